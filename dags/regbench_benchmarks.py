@@ -1,0 +1,48 @@
+"""Build, audit and publish the benchmark marts when any registry's raw data changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from regbench.config import get_settings
+from regbench.contracts import load_contracts
+from regbench.dag_assets import raw_asset
+
+_assets = [raw_asset(rid) for rid in sorted(load_contracts(get_settings().contracts_dir))]
+
+
+@dag(
+    dag_id="benchmarks",
+    description="dbt build → audit → publish of the benchmark marts",
+    schedule=_assets,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["regbench", "marts"],
+    default_args={"retries": 0},
+)
+def benchmarks():
+    @task
+    def dbt_build() -> dict:
+        from regbench import nightly
+
+        return nightly.build()
+
+    @task
+    def audit(_: dict) -> dict:
+        from regbench import nightly
+
+        return nightly.audit()
+
+    @task
+    def publish(_: dict) -> dict:
+        from regbench import nightly
+
+        return nightly.publish()
+
+    publish(audit(dbt_build()))
+
+
+benchmarks()

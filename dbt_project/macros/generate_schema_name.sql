@@ -1,0 +1,4 @@
+{# Schemas are exactly reference / staging / intermediate / marts / publication, on both warehouses. #}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,13 @@
+-- kontaktssk: one row per registration, flagged eligible (denominator) and met (numerator).
+select
+    registry_id,
+    'kontaktssk' as indicator_id,
+    unit_id,
+    region_code,
+    event_date,
+    person_id,
+    birth_year,
+    sex,
+    coalesce(true, false) as is_eligible,
+    coalesce((true) and (kontaktsjukskoterska = '1'), false) as is_met
+from {{ ref('stg_blodcancer__diagnos') }}

@@ -1,0 +1,13 @@
+-- vid_behov_opioid: one row per registration, flagged eligible (denominator) and met (numerator).
+select
+    registry_id,
+    'vid_behov_opioid' as indicator_id,
+    unit_id,
+    region_code,
+    event_date,
+    person_id,
+    birth_year,
+    sex,
+    coalesce(vantat_dodsfall = '1', false) as is_eligible,
+    coalesce((vantat_dodsfall = '1') and (vid_behov_opioid = '1'), false) as is_met
+from {{ ref('stg_palliativ__dodsfall') }}

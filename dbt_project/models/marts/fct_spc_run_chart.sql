@@ -1,0 +1,72 @@
+-- Anhøj's run-chart rules per unit and indicator over its monthly rates: points on the median
+-- don't count; a too-long run or too few crossings of the median signals non-random variation.
+with monthly as (
+    select registry_id, indicator_id, unit_id, period_start, rate
+    from {{ ref('fct_indicator_values') }}
+    where level = 'unit' and period_grain = 'month'
+),
+
+medians as (
+    select indicator_id, unit_id,
+           percentile_cont(0.5) within group (order by rate) as median_rate,
+           count(*) as n_points
+    from monthly
+    group by 1, 2
+),
+
+useful as (
+    select m.*, d.median_rate, d.n_points,
+           case when m.rate > d.median_rate then 1 else -1 end as side
+    from monthly as m
+    inner join medians as d using (indicator_id, unit_id)
+    where m.rate <> d.median_rate
+),
+
+sequenced as (
+    select *,
+        row_number() over (partition by indicator_id, unit_id order by period_start)
+        - row_number() over (partition by indicator_id, unit_id, side order by period_start) as run_id,
+        case when side <> lag(side) over (partition by indicator_id, unit_id order by period_start)
+             then 1 else 0 end as is_crossing
+    from useful
+),
+
+runs as (
+    select indicator_id, unit_id, side, run_id, count(*) as run_length
+    from sequenced
+    group by 1, 2, 3, 4
+),
+
+summary as (
+    select
+        s.registry_id, s.indicator_id, s.unit_id, s.median_rate, s.n_points,
+        cast(count(*) as bigint) as n_useful,
+        cast(sum(s.is_crossing) as bigint) as crossings
+    from sequenced as s
+    group by 1, 2, 3, 4, 5
+),
+
+longest as (
+    select indicator_id, unit_id, cast(max(run_length) as bigint) as longest_run
+    from runs
+    group by 1, 2
+)
+
+select
+    s.registry_id,
+    s.indicator_id,
+    s.unit_id,
+    s.median_rate,
+    s.n_points,
+    s.n_useful,
+    l.longest_run,
+    t.longest_run_max,
+    s.crossings,
+    t.crossings_min,
+    coalesce(l.longest_run > t.longest_run_max, false) as run_signal,
+    coalesce(s.crossings < t.crossings_min, false) as crossing_signal,
+    coalesce(l.longest_run > t.longest_run_max or s.crossings < t.crossings_min, false)
+        as non_random
+from summary as s
+inner join longest as l using (indicator_id, unit_id)
+left join {{ ref('anhoej_thresholds') }} as t on t.n_useful = s.n_useful

@@ -1,0 +1,22 @@
+-- Funnel-plot points: a unit whose counts would disclose a small cell is left out of the plot.
+select
+    cast(f.registry_id as varchar(32)) as registry_id,
+    cast(f.indicator_id as varchar(64)) as indicator_id,
+    cast(f.period_grain as varchar(12)) as period_grain,
+    f.period_start,
+    cast(f.unit_id as varchar(64)) as unit_id,
+    cast(u.unit_name as varchar(200)) as unit_name,
+    cast(f.region_code as varchar(6)) as region_code,
+    cast(f.denominator as bigint) as denominator,
+    cast(f.rate as double precision) as rate,
+    cast(f.theta0 as double precision) as theta0,
+    cast(f.tau2 as double precision) as tau2,
+    cast(f.z_adjusted as double precision) as z_adjusted,
+    cast(f.lower_95 as double precision) as lower_95,
+    cast(f.upper_95 as double precision) as upper_95,
+    cast(f.lower_998 as double precision) as lower_998,
+    cast(f.upper_998 as double precision) as upper_998,
+    cast(f.outlier_flag as varchar(8)) as outlier_flag
+from {{ ref('fct_funnel') }} as f
+left join {{ ref('dim_unit') }} as u on u.unit_id = f.unit_id and u.registry_id = f.registry_id
+where not {{ small_cell('f.numerator', 'f.denominator') }}

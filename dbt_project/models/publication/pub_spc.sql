@@ -1,0 +1,24 @@
+-- Monthly p-chart per unit with the unit's run-chart verdict; small months are left out.
+select
+    cast(p.registry_id as varchar(32)) as registry_id,
+    cast(p.indicator_id as varchar(64)) as indicator_id,
+    cast(p.unit_id as varchar(64)) as unit_id,
+    cast(u.unit_name as varchar(200)) as unit_name,
+    p.period_start,
+    cast(case when {{ small_cell('p.numerator', 'p.denominator') }} then null else p.rate end
+        as double precision) as rate,
+    cast(p.centre as double precision) as centre,
+    cast(p.lcl as double precision) as lcl,
+    cast(p.ucl as double precision) as ucl,
+    case when {{ small_cell('p.numerator', 'p.denominator') }} then null else p.special_cause end
+        as special_cause,
+    cast(r.median_rate as double precision) as median_rate,
+    r.longest_run,
+    cast(r.longest_run_max as integer) as longest_run_max,
+    r.crossings,
+    cast(r.crossings_min as integer) as crossings_min,
+    r.non_random
+from {{ ref('fct_spc_p_chart') }} as p
+left join {{ ref('fct_spc_run_chart') }} as r
+    on r.indicator_id = p.indicator_id and r.unit_id = p.unit_id
+left join {{ ref('dim_unit') }} as u on u.unit_id = p.unit_id and u.registry_id = p.registry_id

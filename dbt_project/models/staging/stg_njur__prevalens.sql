@@ -1,0 +1,21 @@
+with latest as (
+    {{ latest_per_key(source('raw', 'njur__prevalens'), ['person_id', 'arsdatum']) }}
+)
+
+select
+    'njur' as registry_id,
+    l.person_id,
+    l.pnr_kind,
+    l.birth_year,
+    l.sex,
+    l.enhetskod as unit_id,
+    u.region_code,
+    l.arsdatum as event_date,
+    l.registreringsdatum as registration_date,
+    l.modalitet,
+    nullif(l.access, '9') as access,
+    l._file_id,
+    l._row_number
+from latest as l
+left join {{ ref('units') }} as u
+    on u.unit_id = l.enhetskod and u.registry_id = 'njur'

@@ -1,0 +1,11 @@
+-- No published count lies in 1..k-1, and no rate's numerator or complement can be derived.
+{% set k = var('suppression_k') %}
+select 'values' as relation, indicator_id
+from {{ ref('pub_indicator_values') }}
+where numerator between 1 and {{ k - 1 }} or denominator between 1 and {{ k - 1 }}
+   or (denominator - numerator) between 1 and {{ k - 1 }}
+   or (rate is not null and numerator is null)
+union all
+select 'casemix', indicator_id
+from {{ ref('pub_casemix') }}
+where observed between 1 and {{ k - 1 }} or patients between 1 and {{ k - 1 }}

@@ -1,0 +1,119 @@
+"""The `regbench` command: thin over the package; every command says where its output went."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from regbench.config import get_settings
+
+app = typer.Typer(help="regbench: nightly pipeline and benchmarks for Swedish quality registries.",
+                  no_args_is_help=True, add_completion=False)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Files that could not be loaded.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(quarantine_app, name="quarantine")
+console = Console()
+
+
+@app.command()
+def run(
+    demo_scale: float = typer.Option(1.0, help="Scale of the demo exports generated if the inbox is empty."),
+) -> None:
+    """Run the nightly pipeline through Airflow (`airflow dags test`) and print a summary."""
+    from regbench.pipeline import ensure_demo_exports, run_nightly
+    from regbench.summary import collect, render
+
+    settings = get_settings()
+    if settings.demo_mode:
+        ensure_demo_exports(settings, console, scale=demo_scale)
+    result = run_nightly(settings, console)
+    render(console, settings, collect(settings, result.started_at), result.seconds,
+           result.succeeded)
+    if not result.succeeded:
+        failed = ", ".join(o.dag_id for o in result.outcomes if not o.succeeded)
+        console.print(f"[red]Failed DAG(s): {failed}. Their logs are listed above.")
+        raise typer.Exit(1)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Path = typer.Option(None, help="Where to write the exports (default: the inbox)."),
+    scale: float = typer.Option(1.0, help="1.0 ≈ 34k registrations (+ reference extracts); 30 ≈ 1M."),
+    seed: int = typer.Option(20261124),
+) -> None:
+    """Write demo exports for every registry, exactly as each contract describes them."""
+    from regbench.contracts import load_contracts
+    from regbench.demo.generator import generate
+
+    settings = get_settings()
+    target = out or settings.inbox
+    with console.status("generating") as status:
+        report = generate(target, load_contracts(settings.contracts_dir),
+                          settings.dbt_project_dir / "seeds" / "units.csv", scale=scale, seed=seed,
+                          progress=lambda m: status.update(f"generating: {m}"))
+    console.print(f"wrote {len(report.files)} files to {target}")
+
+
+@app.command()
+def ingest(registry: str) -> None:
+    """Ingest one registry's new files (without Airflow)."""
+    from regbench import nightly
+
+    console.print_json(json.dumps(nightly.ingest(registry)))
+
+
+@app.command()
+def build() -> None:
+    """dbt build, audit and publish (without Airflow)."""
+    from regbench import nightly
+
+    for step in (nightly.build, nightly.audit, nightly.publish):
+        console.print(f"{step.__name__}: {step()}")
+
+
+@app.command()
+def contracts() -> None:
+    """Validate every registry contract and list them."""
+    from regbench.contracts import ContractError, load_contracts
+
+    try:
+        loaded = load_contracts(get_settings().contracts_dir)
+    except ContractError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    for c in loaded.values():
+        console.print(f"{c.registry_id}: {c.name} ({', '.join(e.name for e in c.entities)})")
+
+
+@quarantine_app.command("list")
+def quarantine_list() -> None:
+    """List quarantined files with their reason."""
+    settings = get_settings()
+    table = Table("registry", "file", "rule", "where", "sha256")
+    for reason_file in sorted(settings.quarantine.glob("*/*/reason.json")):
+        r = json.loads(reason_file.read_text(encoding="utf-8"))
+        where = " ".join(x for x in (f"row {r['row']}" if r["row"] else "",
+                                     f"column {r['column']}" if r["column"] else "") if x)
+        table.add_row(r["registry_id"], r["original_name"], r["rule"], where, r["file_id"][:12])
+    console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(file_id: str) -> None:
+    """Show why a file is quarantined (sha256 or its first characters)."""
+    settings = get_settings()
+    matches = [p for p in settings.quarantine.glob("*/*") if p.name.startswith(file_id)]
+    if len(matches) != 1:
+        console.print(f"[red]{len(matches)} quarantined files match {file_id!r}")
+        raise typer.Exit(1)
+    sys.stdout.write((matches[0] / "README.txt").read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,232 @@
+"""Registry contracts: how a registry delivers its export and what each column means.
+
+One YAML file per registry in `registries/`. Adding a registry means adding a contract;
+no Python changes. A broken contract fails with the file and the field that is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message names the file and the field."""
+
+
+class ColumnType(str, Enum):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
+    CODE = "code"
+    BOOLEAN = "boolean"
+    PERSONNUMMER = "personnummer"
+    UNIT = "unit"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: ColumnType
+    required: bool = False
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    # code value (as written in the export) -> label
+    codes: dict[str, str] | None = None
+    # codes that mean "unknown" and count as missing for completeness
+    unknown_codes: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _codes_as_strings(cls, v):
+        if v is None:
+            return v
+        return {str(k): str(label) for k, label in v.items()}
+
+    @field_validator("unknown_codes", mode="before")
+    @classmethod
+    def _unknown_as_strings(cls, v):
+        return tuple(str(x) for x in (v or ()))
+
+    @model_validator(mode="after")
+    def _codes_only_for_code_columns(self):
+        if self.type is ColumnType.CODE and not self.codes:
+            raise ValueError(f"column {self.name!r} has type code but no codes")
+        if self.type is not ColumnType.CODE and self.codes:
+            raise ValueError(f"column {self.name!r} has codes but type {self.type.value}")
+        for code in self.unknown_codes:
+            if self.codes is not None and code not in self.codes:
+                raise ValueError(f"column {self.name!r}: unknown code {code!r} is not in codes")
+        return self
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        """Every header this column may arrive under, lower-cased."""
+        return tuple(n.lower() for n in (self.name, *self.aliases))
+
+
+class FileFormat(_Strict):
+    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"]
+    delimiter: str = Field(min_length=1, max_length=1)
+    decimal: Literal[".", ","] = "."
+    date_format: str = "%Y-%m-%d"
+    missing_values: tuple[str, ...] = ("", "NULL", "NA", "-", "Uppgift saknas")
+
+
+class Entity(_Strict):
+    """One kind of file a registry delivers (e.g. deaths, dialysis starts, a reference extract)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    role: Literal["registrations", "reference", "optouts"] = "registrations"
+    # regex over the file name; the named group `period` (YYYY, YYYY-MM) says what it covers
+    file_pattern: str
+    format: FileFormat | None = None
+    event_date_column: str | None = None
+    registration_date_column: str | None = None
+    # columns that identify one registration; duplicates on them are rejected
+    key_columns: tuple[str, ...] = ()
+    columns: tuple[Column, ...] = Field(min_length=1)
+
+    @field_validator("file_pattern")
+    @classmethod
+    def _pattern_compiles(cls, v: str) -> str:
+        try:
+            compiled = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"file_pattern is not a valid regular expression: {exc}") from exc
+        if "period" not in compiled.groupindex:
+            raise ValueError("file_pattern needs a named group (?P<period>...)")
+        return v
+
+    @model_validator(mode="after")
+    def _references_exist(self):
+        names = [c.name for c in self.columns]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"entity {self.name!r}: duplicate column names {sorted(dupes)}")
+        for field in ("event_date_column", "registration_date_column"):
+            ref = getattr(self, field)
+            if ref is not None and ref not in names:
+                raise ValueError(f"entity {self.name!r}: {field} {ref!r} is not a column")
+        for ref in self.key_columns:
+            if ref not in names:
+                raise ValueError(f"entity {self.name!r}: key column {ref!r} is not a column")
+        pnr = [c for c in self.columns if c.type is ColumnType.PERSONNUMMER]
+        if len(pnr) != 1:
+            raise ValueError(f"entity {self.name!r}: needs exactly one personnummer column")
+        return self
+
+    @property
+    def pnr_column(self) -> Column:
+        return next(c for c in self.columns if c.type is ColumnType.PERSONNUMMER)
+
+    @property
+    def unit_column(self) -> Column | None:
+        return next((c for c in self.columns if c.type is ColumnType.UNIT), None)
+
+    def match(self, filename: str) -> str | None:
+        """The period a file covers if its name belongs to this entity, else None."""
+        m = re.fullmatch(self.file_pattern, filename)
+        return m.group("period") if m else None
+
+
+class Source(_Strict):
+    kind: Literal["drop_folder"] = "drop_folder"
+    # relative paths are resolved against REGBENCH_INBOX
+    path: str
+
+
+class Contract(_Strict):
+    registry_id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    network: str
+    contact_email: str
+    source: Source
+    format: FileFormat
+    # share of rejected rows above which the whole file goes to quarantine
+    reject_threshold_pct: float = Field(default=5.0, ge=0, le=100)
+    entities: tuple[Entity, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_entities(self):
+        names = [e.name for e in self.entities]
+        if len(set(names)) != len(names):
+            raise ValueError("entity names must be unique")
+        return self
+
+    def entity(self, name: str) -> Entity:
+        for e in self.entities:
+            if e.name == name:
+                return e
+        raise KeyError(f"{self.registry_id} has no entity {name!r}")
+
+    def format_of(self, entity: Entity) -> FileFormat:
+        return entity.format or self.format
+
+    def classify(self, filename: str) -> tuple[Entity, str] | None:
+        """(entity, period) for a delivered file name, or None if it matches no entity."""
+        for e in self.entities:
+            period = e.match(filename)
+            if period is not None:
+                return e, period
+        return None
+
+    def raw_table(self, entity: Entity) -> str:
+        return f"{self.registry_id}__{entity.name}"
+
+
+def _field_path(loc: tuple, data: object) -> str:
+    """`entities[dodsfall].columns[kon].type`: list items named by their `name` where they have one."""
+    out = ""
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+            label = node.get("name", item) if isinstance(node, dict) else item
+            out += f"[{label}]"
+        else:
+            node = node.get(item) if isinstance(node, dict) else None
+            out += f".{item}" if out else str(item)
+    return out
+
+
+def load_contract(path: Path) -> Contract:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContractError(f"{path}: a contract must be a YAML mapping")
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: invalid registry contract"]
+        for err in exc.errors():
+            where = _field_path(err["loc"], data) or "(top level)"
+            lines.append(f"  field {where}: {err['msg']}")
+        raise ContractError("\n".join(lines)) from None
+    if contract.registry_id != path.stem:
+        raise ContractError(
+            f"{path}: field registry_id is {contract.registry_id!r} but the file is named "
+            f"{path.name!r}; name the file <registry_id>.yaml"
+        )
+    return contract
+
+
+def load_contracts(directory: Path) -> dict[str, Contract]:
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ContractError(f"{directory}: no registry contracts (*.yaml) found")
+    return {c.registry_id: c for c in (load_contract(f) for f in files)}

@@ -1,0 +1,235 @@
+"""One registry's nightly ingest: extract → parse → pseudonymise → validate → load raw.
+
+Every file ends loaded (in one transaction, replacing an earlier delivery of the same period) or in
+quarantine with its reason; one file's problem never stops the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+import pandas as pd
+
+from regbench.config import Settings
+from regbench.contracts import Contract, load_contracts
+from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract
+from regbench.parsing import FileRejected, ParsedFile, parse_file
+from regbench.pseudonym import Pseudonymiser, load_key
+from regbench.quarantine import QuarantineReason, quarantine_file
+from regbench.warehouse import Warehouse, raw_columns
+
+log = logging.getLogger("regbench.ingest")
+
+
+@dataclass
+class IngestReport:
+    registry_id: str
+    files_new: int = 0
+    files_loaded: int = 0
+    files_quarantined: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    checks_passed: int = 0
+    checks_failed: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def today(settings: Settings | None = None) -> date:
+    forced = os.environ.get("REGBENCH_TODAY")
+    return date.fromisoformat(forced) if forced else date.today()
+
+
+def known_units(settings: Settings, registry_id: str) -> set[str]:
+    path = settings.dbt_project_dir / "seeds" / "units.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["unit_id"] for row in csv.DictReader(fh) if row["registry_id"] == registry_id}
+
+
+def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
+    contract = load_contracts(settings.contracts_dir)[registry_id]
+    pseudonymiser = Pseudonymiser(load_key(demo_mode=settings.demo_mode))
+    units = known_units(settings, registry_id)
+    report = IngestReport(registry_id)
+    now = datetime.now().replace(microsecond=0)
+    with Warehouse(settings) as wh:
+        wh.ensure_ops()
+        # every entity's table exists even before its first delivery, so dbt can always build
+        for entity in contract.entities:
+            wh.ensure_raw_table(contract, entity)
+        deliveries = extract(settings, wh, contract, now)
+        report.files_new = len(deliveries)
+        log.info("%s: %d file(s) to process", registry_id, len(deliveries))
+        if not deliveries:
+            return report
+        from regbench.door_validation import DoorValidator  # GX costs seconds to import
+
+        validator = DoorValidator(settings.gx_dir)
+        for n, delivery in enumerate(deliveries, start=1):
+            _process(settings, wh, contract, delivery, pseudonymiser, units, validator, report, now)
+            log.info(
+                "%s: %d/%d %s done (%d rows loaded, %d rejected so far)",
+                registry_id, n, len(deliveries), delivery.original_name,
+                report.rows_loaded, report.rows_rejected,
+            )
+        docs = validator.build_data_docs()
+        log.info("%s: Data Docs at %s", registry_id, docs)
+    return report
+
+
+def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, validator,
+             report: IngestReport, now: datetime) -> None:
+    try:
+        if delivery.entity is None:
+            raise FileRejected(
+                "unknown_file_name",
+                f"{delivery.original_name}: the file name matches none of the registry's export "
+                f"patterns ({', '.join(e.file_pattern for e in contract.entities)})",
+                action="Rename the file to the agreed pattern and deliver it again, or add the "
+                "pattern to the registry's contract.",
+            )
+        entity = contract.entity(delivery.entity)
+        parsed = parse_file(
+            delivery.lake_path, contract, entity, pseudonymiser=pseudonymiser,
+            known_units=units, today=today(settings),
+        )
+        results = validator.validate(
+            parsed.frame, contract, entity, file_id=delivery.file_id,
+            file_name=delivery.original_name, today=today(settings),
+        )
+        _record_checks(wh, contract.registry_id, entity.name, delivery.file_id, results, now)
+        report.checks_passed += sum(r.success for r in results)
+        report.checks_failed += sum(not r.success for r in results)
+        _check_file_quality(delivery, contract, parsed, results)
+        _load(wh, contract, entity, delivery, parsed, now)
+        report.files_loaded += 1
+        report.rows_loaded += len(parsed.frame) - len(parsed.rejected_rows)
+        report.rows_rejected += len(parsed.rejected_rows)
+    except FileRejected as exc:
+        _quarantine(settings, wh, delivery, exc, now)
+        report.files_quarantined += 1
+        log.warning("%s quarantined: %s", delivery.original_name, exc.message)
+
+
+def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFile, results) -> None:
+    fatal = [r for r in results if not r.success and r.severity == "fatal"]
+    if fatal:
+        first = fatal[0]
+        raise FileRejected(
+            "quality_check_failed",
+            f"{delivery.original_name}: {len(fatal)} fatal data-quality check(s) failed, first: "
+            f"{first.check} on column {first.column} ({first.unexpected_count} of "
+            f"{first.element_count} rows, {first.threshold_pct:g} % tolerated)",
+            column=first.column,
+            action="Correct the column named here and deliver the file again.",
+        )
+    share = 100.0 * len(parsed.rejected_rows) / max(parsed.rows_total, 1)
+    if share > contract.reject_threshold_pct:
+        by_rule: dict[tuple[str, str], list[int]] = {}
+        for r in parsed.rejects:
+            by_rule.setdefault((r.column, r.rule), []).append(r.row_number)
+        (column, rule), rows = max(by_rule.items(), key=lambda kv: len(kv[1]))
+        raise FileRejected(
+            "too_many_rejected_rows",
+            f"{delivery.original_name}: {len(parsed.rejected_rows)} of {parsed.rows_total} rows "
+            f"({share:.1f} %) cannot be loaded, more than the {contract.reject_threshold_pct:g} % "
+            f"the contract tolerates; most common: {rule} in column {column} "
+            f"({len(rows)} rows, first at row {rows[0]})",
+            row=rows[0], column=column,
+            action="Fix the rows named in reason.json's rule and deliver the file again.",
+        )
+
+
+def _load(wh: Warehouse, contract: Contract, entity, delivery: Delivery, parsed: ParsedFile,
+          now: datetime) -> None:
+    table = wh.ensure_raw_table(contract, entity)
+    accepted = parsed.accepted.copy()
+    accepted["_file_id"] = delivery.file_id
+    accepted["_row_number"] = accepted.index.astype("int32")
+    accepted["_period"] = delivery.period
+    accepted["_loaded_at"] = pd.Timestamp(now)
+    accepted = accepted[[name for name, _ in raw_columns(entity)]]
+    rejects = pd.DataFrame(
+        [(delivery.file_id, contract.registry_id, entity.name, r.row_number, r.column, r.rule)
+         for r in parsed.rejects],
+        columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"],
+    )
+    predecessors = [
+        fid for (fid,) in wh.fetchall(
+            "SELECT file_id FROM ops.ledger WHERE registry_id = ? AND entity = ? AND period = ?"
+            " AND status = ? AND file_id <> ?",
+            [contract.registry_id, entity.name, delivery.period, LOADED, delivery.file_id],
+        )
+    ]
+    with wh.transaction():
+        for fid in [delivery.file_id, *predecessors]:
+            wh.execute(f"DELETE FROM {table} WHERE _file_id = ?", [fid])
+            wh.execute("DELETE FROM ops.rejects WHERE file_id = ?", [fid])
+        if len(accepted):
+            wh.bulk_insert(table, accepted)
+        if len(rejects):
+            wh.bulk_insert("ops.rejects", rejects)
+        for fid in predecessors:
+            wh.execute(
+                "UPDATE ops.ledger SET status = ?, superseded_by = ? WHERE file_id = ? AND status = ?",
+                [SUPERSEDED, delivery.file_id, fid, LOADED],
+            )
+        wh.execute(
+            "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?,"
+            " reason = ? WHERE file_id = ? AND original_name = ?",
+            [LOADED, len(accepted), len(parsed.rejected_rows), now,
+             _extra_note(parsed), delivery.file_id, delivery.original_name],
+        )
+
+
+def _extra_note(parsed: ParsedFile) -> str | None:
+    if not parsed.extra_columns:
+        return None
+    return f"extra columns ignored: {', '.join(parsed.extra_columns)}"
+
+
+def _quarantine(settings: Settings, wh: Warehouse, delivery: Delivery, exc: FileRejected,
+                now: datetime) -> None:
+    reason = QuarantineReason(
+        registry_id=delivery.registry_id, file_id=delivery.file_id,
+        original_name=delivery.original_name, rule=exc.rule, message=exc.message, row=exc.row,
+        column=exc.column, action=exc.action, quarantined_at=now.isoformat(),
+    )
+    folder = quarantine_file(settings, delivery.lake_path, reason)
+    wh.execute(
+        "UPDATE ops.ledger SET status = ?, reason = ?, processed_at = ? WHERE file_id = ?"
+        " AND original_name = ? AND status = ?",
+        [QUARANTINED, f"{exc.rule}: {exc.message} (see {folder})", now, delivery.file_id,
+         delivery.original_name, RECEIVED],
+    )
+
+
+def _record_checks(wh: Warehouse, registry_id: str, entity: str, file_id: str, results,
+                   now: datetime) -> None:
+    if not results:
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "checked_at": pd.Timestamp(now), "stage": "door", "registry_id": registry_id,
+                "entity": entity, "file_id": file_id, "check_name": r.check,
+                "column_name": r.column, "kahn_category": r.kahn_category,
+                "severity": r.severity, "status": "passed" if r.success else "failed",
+                "element_count": r.element_count, "unexpected_count": r.unexpected_count,
+                "unexpected_percent": r.unexpected_percent, "threshold_pct": r.threshold_pct,
+            }
+            for r in results
+        ]
+    )
+    frame["element_count"] = frame["element_count"].astype("Int64")
+    frame["unexpected_count"] = frame["unexpected_count"].astype("Int64")
+    with wh.transaction():
+        wh.execute("DELETE FROM ops.dq_results WHERE stage = 'door' AND file_id = ?", [file_id])
+        wh.bulk_insert("ops.dq_results", frame)
+
+

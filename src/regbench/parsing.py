@@ -1,0 +1,315 @@
+"""Turn one delivered export file into typed rows, as its registry's contract describes it.
+
+Tolerant where the data are unambiguous (encoding detection, header case and aliases, whitespace,
+missing-value markers, the common date forms), strict where they are not: a row that can't be read
+is rejected with its row number, column and rule (never its value); a file that can't be read at all
+raises FileRejected, which sends it to quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from regbench.contracts import Column, ColumnType, Contract, Entity
+from regbench.personnummer import InvalidPersonnummer, parse_pnr
+from regbench.pseudonym import Pseudonymiser
+
+# Spreadsheet view: the header is row 1, so the first data row is row 2.
+FIRST_DATA_ROW = 2
+FALLBACK_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+TRUE_WORDS = {"true", "1", "ja", "j", "yes", "x"}
+FALSE_WORDS = {"false", "0", "nej", "n", "no"}
+
+
+class FileRejected(Exception):
+    """The whole file cannot be loaded; carries what went wrong and where, never a data value."""
+
+    def __init__(self, rule: str, message: str, *, row: int | None = None, column: str | None = None,
+                 action: str = ""):
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.row = row
+        self.column = column
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Reject:
+    row_number: int
+    column: str
+    rule: str
+
+
+@dataclass
+class ParsedFile:
+    # every row, typed; values that could not be converted are missing. Index = row number.
+    frame: pd.DataFrame
+    rejects: list[Reject]
+    rejected_rows: set[int]
+    extra_columns: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+    @property
+    def accepted(self) -> pd.DataFrame:
+        return self.frame.loc[~self.frame.index.isin(self.rejected_rows)]
+
+    @property
+    def rows_total(self) -> int:
+        return len(self.frame)
+
+
+def detect_encoding(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    enc = detect_encoding(data)
+    try:
+        return data.decode(enc), enc
+    except UnicodeDecodeError:
+        # bytes undefined in cp1252 (0x81, 0x8d, ...): latin-1 maps every byte
+        return data.decode("latin-1"), "latin-1"
+
+
+def parse_file(
+    path: Path,
+    contract: Contract,
+    entity: Entity,
+    *,
+    pseudonymiser: Pseudonymiser,
+    known_units: Collection[str] | None,
+    today: date,
+) -> ParsedFile:
+    data = path.read_bytes()
+    if not data:
+        raise FileRejected(
+            "empty_file", f"{path.name}: the file is empty (0 bytes)",
+            action="Ask the registry to deliver the export again.",
+        )
+    text, encoding = decode(data)
+    fmt = contract.format_of(entity)
+    table = _read_table(text, fmt.delimiter, path.name)
+    header = [h.replace("\ufeff", "").strip() for h in table.columns]
+    table.columns = header
+    mapping, extra = _match_header(header, entity, path.name)
+    if table.empty:
+        raise FileRejected(
+            "no_rows", f"{path.name}: the file has a header but no data rows",
+            row=FIRST_DATA_ROW,
+            action="Check that the export was not cut off; deliver it again with its rows.",
+        )
+    table.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(table))
+
+    markers = {m.strip().lower() for m in fmt.missing_values}
+    out: dict[str, pd.Series] = {}
+    problems: list[tuple[pd.Series, str, str]] = []  # (bool mask, column, rule)
+    for col in entity.columns:
+        source = mapping.get(col.name)
+        raw = (
+            _clean(table[source], markers)
+            if source is not None
+            else pd.Series([None] * len(table), index=table.index, dtype=object)
+        )
+        if col.required:
+            problems.append((raw.isna(), col.name, "required_missing"))
+        if col.type is ColumnType.PERSONNUMMER:
+            persons, bad = _persons(raw, pseudonymiser, today)
+            out.update(persons)
+            for rule, mask in bad.items():
+                problems.append((mask, col.name, rule))
+            continue
+        value, bad_mask, rule = _convert(raw, col, fmt.date_format, fmt.decimal, known_units)
+        out[col.name] = value
+        if bad_mask is not None:
+            problems.append((bad_mask, col.name, rule))
+
+    frame = pd.DataFrame(out, index=table.index)
+    rejects, rejected_rows = _collect(problems)
+    _reject_duplicates(frame, entity, rejected_rows, rejects)
+    return ParsedFile(frame, rejects, rejected_rows, extra, encoding)
+
+
+def _read_table(text: str, delimiter: str, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+            na_filter=False, quoting=csv.QUOTE_MINIMAL, engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise FileRejected("no_header", f"{name}: the file has no header line",
+                           row=1, action="Deliver the export with its header line.") from None
+    except pd.errors.ParserError as exc:
+        line = _line_of(str(exc))
+        raise FileRejected(
+            "malformed_csv",
+            f"{name}: the file cannot be read as delimited text ({exc}); "
+            "it may be cut off in the middle of a row or use another delimiter",
+            row=line,
+            action="Check the row named here; deliver the complete export again.",
+        ) from None
+
+
+def _line_of(message: str) -> int | None:
+    import re
+
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _match_header(header: list[str], entity: Entity, name: str) -> tuple[dict[str, str], list[str]]:
+    lookup: dict[str, str] = {}
+    for col in entity.columns:
+        for alias in col.header_names:
+            lookup.setdefault(alias, col.name)
+    mapping: dict[str, str] = {}
+    extra: list[str] = []
+    for h in header:
+        target = lookup.get(h.lower())
+        if target is None or target in mapping:
+            extra.append(h)
+        else:
+            mapping[target] = h
+    missing = [c.name for c in entity.columns if c.required and c.name not in mapping]
+    if missing:
+        raise FileRejected(
+            "required_column_missing",
+            f"{name}: required column(s) {', '.join(missing)} missing from the header",
+            row=1, column=missing[0],
+            action="Deliver the export with these columns, or add the header name the registry "
+            "now uses as an alias in the registry's contract.",
+        )
+    return mapping, extra
+
+
+def _clean(series: pd.Series, markers: set[str]) -> pd.Series:
+    s = series.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+    return s.where(~s.map(lambda v: v is None or (isinstance(v, str) and v.lower() in markers)), None)
+
+
+def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
+    ids, kinds, years, sexes = [], [], [], []
+    bad: dict[str, list[bool]] = {}
+    for i, value in enumerate(raw):
+        rule = None
+        if value is None:
+            pnr = None
+        else:
+            try:
+                pnr = parse_pnr(value, today=today)
+            except InvalidPersonnummer as exc:
+                pnr, rule = None, exc.rule
+        if pnr is None:
+            ids.append(None)
+            kinds.append(None)
+            years.append(None)
+            sexes.append(None)
+        else:
+            ids.append(pseudonymiser.pseudonym(pnr))
+            kinds.append(pnr.kind.value)
+            years.append(pnr.birth_date.year if pnr.birth_date else None)
+            sexes.append(pnr.sex)
+        if rule:
+            bad.setdefault(rule, [False] * len(raw))[i] = True
+    idx = raw.index
+    persons = {
+        "person_id": pd.Series(ids, index=idx, dtype=object),
+        "pnr_kind": pd.Series(kinds, index=idx, dtype=object),
+        "birth_year": pd.Series(years, index=idx, dtype="Int64"),
+        "sex": pd.Series(sexes, index=idx, dtype=object),
+    }
+    return persons, {rule: pd.Series(mask, index=idx) for rule, mask in bad.items()}
+
+
+def parse_dates(raw: pd.Series, primary_format: str) -> pd.Series:
+    """Contract format first, then the other unambiguous forms, then Excel serial numbers."""
+    result = pd.to_datetime(raw, format=primary_format, errors="coerce")
+    for fmt in FALLBACK_DATE_FORMATS:
+        todo = result.isna() & raw.notna()
+        if not todo.any():
+            break
+        if fmt != primary_format:
+            result[todo] = pd.to_datetime(raw[todo], format=fmt, errors="coerce")
+    todo = result.isna() & raw.notna()
+    if todo.any():
+        serial = pd.to_numeric(raw[todo].where(raw[todo].str.fullmatch(r"\d{5}")), errors="coerce")
+        plausible = serial.between(20000, 80000)  # 1954..2119
+        result[todo] = pd.to_datetime(
+            serial.where(plausible), unit="D", origin="1899-12-30", errors="coerce"
+        )
+    return result.dt.normalize().astype("datetime64[ns]")
+
+
+def _convert(raw: pd.Series, col: Column, date_format: str, decimal: str,
+             known_units: Collection[str] | None):
+    present = raw.notna()
+    t = col.type
+    if t is ColumnType.DATE:
+        value = parse_dates(raw, date_format)
+        return value, present & value.isna(), "date_invalid"
+    if t in (ColumnType.DECIMAL, ColumnType.INTEGER):
+        text = raw
+        if decimal == ",":
+            text = raw.str.replace(",", ".", regex=False)
+        value = pd.to_numeric(text.str.replace("\u00a0", "", regex=False).str.replace(" ", ""),
+                              errors="coerce")
+        if t is ColumnType.INTEGER:
+            whole = value.isna() | (value == value.round())
+            value = value.where(whole).astype("Int64")
+            return value, present & value.isna(), "integer_invalid"
+        return value.astype("float64"), present & value.isna(), "decimal_invalid"
+    if t is ColumnType.CODE:
+        codes = col.codes or {}
+        value = raw.where(raw.isin(list(codes)) | raw.isna(), None)
+        return value.astype(object), present & value.isna(), "code_not_in_list"
+    if t is ColumnType.UNIT:
+        if known_units is None:
+            return raw, None, ""
+        value = raw.where(raw.isin(list(known_units)) | raw.isna(), None)
+        return value.astype(object), present & value.isna(), "unit_unknown"
+    if t is ColumnType.BOOLEAN:
+        low = raw.str.lower()
+        value = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+        value[low.isin(TRUE_WORDS)] = True
+        value[low.isin(FALSE_WORDS)] = False
+        return value, present & value.isna(), "boolean_invalid"
+    return raw.astype(object), None, ""
+
+
+def _collect(problems: list[tuple[pd.Series, str, str]]) -> tuple[list[Reject], set[int]]:
+    rejects: list[Reject] = []
+    rows: set[int] = set()
+    for mask, column, rule in problems:
+        if not rule:
+            continue
+        hit = mask[mask.fillna(False).astype(bool)].index
+        rejects.extend(Reject(int(r), column, rule) for r in hit)
+        rows.update(int(r) for r in hit)
+    rejects.sort(key=lambda r: (r.row_number, r.column))
+    return rejects, rows
+
+
+def _reject_duplicates(frame: pd.DataFrame, entity: Entity, rejected_rows: set[int],
+                       rejects: list[Reject]) -> None:
+    if not entity.key_columns:
+        return
+    keys = ["person_id" if k == entity.pnr_column.name else k for k in entity.key_columns]
+    candidates = frame.loc[~frame.index.isin(rejected_rows), keys]
+    dup = candidates.duplicated(keep="first")
+    for r in candidates.index[dup]:
+        rejects.append(Reject(int(r), entity.key_columns[0], "duplicate_in_file"))
+        rejected_rows.add(int(r))
+    rejects.sort(key=lambda r: (r.row_number, r.column))

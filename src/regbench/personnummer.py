@@ -1,0 +1,136 @@
+"""Swedish personal identity numbers: personnummer, samordningsnummer and regional reserve numbers.
+
+- 12 digits `YYYYMMDDNNNC` (optionally `YYYYMMDD-NNNC`) or 10 digits `YYMMDD-NNNC`; the separator is
+  `+` from the year the person turns 100, and the century of a 10-digit number follows from it.
+- C is a Luhn check digit over the 10-digit form YYMMDDNNN.
+- Samordningsnummer: day + 60.
+- Reserve numbers (regional, not valid personnummer) are kept and flagged, never guessed.
+- Excel-mangled numbers (`1.99001E+11`) have lost digits: refused, never repaired.
+
+Error messages never contain the number: they end up in logs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+
+class PnrKind(str, Enum):
+    PERSONNUMMER = "personnummer"
+    SAMORDNINGSNUMMER = "samordningsnummer"
+    RESERVE = "reserve"
+
+
+class InvalidPersonnummer(ValueError):
+    def __init__(self, rule: str, message: str):
+        super().__init__(message)
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class Pnr:
+    normalised: str
+    kind: PnrKind
+    birth_date: date | None
+    sex: str | None
+
+
+_WS = re.compile(r"[\s\u00a0\u2007\u202f]+")
+_TWELVE = re.compile(r"(\d{8})-?(\d{4})")
+_TEN = re.compile(r"(\d{6})([-+]?)(\d{4})")
+_EXCEL = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
+_RESERVE_12 = re.compile(r"(\d{8})-?([A-Z0-9]{4})")
+_RESERVE_10 = re.compile(r"(\d{6})[-+]?([A-Z0-9]{4})")
+
+
+def luhn_check_digit(nine_digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(nine_digits):
+        n = int(ch) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return (10 - total % 10) % 10
+
+
+def _real_date(yyyymmdd: str) -> tuple[date | None, bool]:
+    """(date, is_samordningsnummer); date None if it does not exist."""
+    year, month, day = int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8])
+    coordination = day > 60
+    if coordination:
+        day -= 60
+    try:
+        return date(year, month, day), coordination
+    except ValueError:
+        return None, coordination
+
+
+def _century(yymmdd: str, sep: str, today: date) -> int:
+    yy = int(yymmdd[:2])
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
+    if day > 60:
+        day -= 60
+    century = today.year // 100 * 100
+    year = century + yy
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        born = date(year, 1, 1)
+    if born > today:
+        year -= 100
+    if sep == "+":
+        year -= 100
+    return year // 100 * 100
+
+
+def parse_pnr(raw: str, *, today: date | None = None) -> Pnr:
+    today = today or date.today()
+    text = _WS.sub("", raw or "").upper()
+    if not text:
+        raise InvalidPersonnummer("pnr_missing", "personnummer is empty")
+    if _EXCEL.fullmatch(text):
+        raise InvalidPersonnummer(
+            "pnr_excel_mangled",
+            "personnummer was converted to a number by a spreadsheet (scientific notation); "
+            "its digits are lost: export the column as text",
+        )
+    m12, m10 = _TWELVE.fullmatch(text), _TEN.fullmatch(text)
+    if m12:
+        digits = m12.group(1) + m12.group(2)
+    elif m10:
+        yymmdd, sep, rest = m10.groups()
+        digits = f"{_century(yymmdd, sep, today) // 100:02d}{yymmdd}{rest}"
+    else:
+        reserve = _reserve(text)
+        if reserve is not None:
+            return reserve
+        raise InvalidPersonnummer(
+            "pnr_format",
+            "personnummer must have 10 or 12 digits (YYMMDD-NNNC or YYYYMMDDNNNC); "
+            "leading zeros may have been lost in a spreadsheet",
+        )
+    born, coordination = _real_date(digits[:8])
+    if born is None:
+        raise InvalidPersonnummer("pnr_date", "personnummer holds a date that does not exist")
+    if born > today:
+        raise InvalidPersonnummer("pnr_date", "personnummer holds a birth date in the future")
+    if luhn_check_digit(digits[2:11]) != int(digits[11]):
+        raise InvalidPersonnummer("pnr_checksum", "personnummer has a wrong check digit")
+    return Pnr(
+        normalised=digits,
+        kind=PnrKind.SAMORDNINGSNUMMER if coordination else PnrKind.PERSONNUMMER,
+        birth_date=born,
+        sex="M" if int(digits[10]) % 2 else "K",
+    )
+
+
+def _reserve(text: str) -> Pnr | None:
+    """Regional reserve numbers: a birth date followed by four characters, at least one a letter."""
+    m = _RESERVE_12.fullmatch(text)
+    if m and _real_date(m.group(1))[0] is not None and re.search(r"[A-Z]", m.group(2)):
+        return Pnr(m.group(1) + m.group(2), PnrKind.RESERVE, None, None)
+    m = _RESERVE_10.fullmatch(text)
+    if m and re.search(r"[A-Z]", m.group(2)):
+        return Pnr(m.group(1) + m.group(2), PnrKind.RESERVE, None, None)
+    return None

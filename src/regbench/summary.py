@@ -1,0 +1,80 @@
+"""The short summary `make run` ends with: what came in, what was loaded, checked, built and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from regbench.config import Settings
+from regbench.publish import read_manifest
+from regbench.warehouse import Warehouse
+
+
+@dataclass
+class RunSummary:
+    files_in: int
+    files_loaded: int
+    files_quarantined: int
+    files_duplicate: int
+    rows_loaded: int
+    rows_rejected: int
+    checks_passed: int
+    checks_failed: int
+    indicators: int
+    published_rows: int
+
+
+def collect(settings: Settings, since: datetime) -> RunSummary:
+    with Warehouse(settings, read_only=settings.warehouse == "duckdb") as wh:
+        wh_has_ledger = wh.table_exists("ops", "ledger")
+        if wh_has_ledger:
+            files = wh.fetchone(
+                "SELECT count(*),"
+                " coalesce(sum(CASE WHEN status IN ('loaded', 'superseded') THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN status = 'quarantined' THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN status = 'duplicate' THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0)"
+                " FROM ops.ledger WHERE received_at >= ?",
+                [since],
+            )
+            checks = wh.fetchone(
+                "SELECT coalesce(sum(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN status <> 'passed' THEN 1 ELSE 0 END), 0)"
+                " FROM ops.dq_results WHERE checked_at >= ?",
+                [since],
+            )
+        else:
+            files, checks = (0, 0, 0, 0, 0, 0), (0, 0)
+        indicators = published = 0
+        if wh.table_exists("publication", "pub_indicator_monthly"):
+            indicators, published = wh.fetchone(
+                "SELECT count(DISTINCT indicator_id), count(*) FROM publication.pub_indicator_monthly"
+            )
+    return RunSummary(*[int(x) for x in files], *[int(x) for x in checks], int(indicators),
+                      int(published))
+
+
+def render(console: Console, settings: Settings, s: RunSummary, seconds: float, ok: bool) -> None:
+    table = Table(title="regbench nightly run", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("result", "[green]succeeded[/]" if ok else "[red]failed (see logs)[/]")
+    table.add_row("files taken in", f"{s.files_in} ({s.files_loaded} loaded, "
+                  f"{s.files_quarantined} quarantined, {s.files_duplicate} duplicate)")
+    table.add_row("rows loaded", f"{s.rows_loaded:,}")
+    table.add_row("rows rejected", f"{s.rows_rejected:,}")
+    table.add_row("checks", f"{s.checks_passed} passed, {s.checks_failed} failed")
+    table.add_row("indicators built", f"{s.indicators} ({s.published_rows:,} published rows)")
+    table.add_row("took", f"{seconds:.0f} s")
+    table.add_row("warehouse", str(settings.duckdb_path if settings.warehouse == "duckdb"
+                                   else settings.postgres_dsn.rsplit("@", 1)[-1]))
+    manifest = read_manifest(settings)
+    if manifest and manifest.get("path"):
+        table.add_row("published", manifest["path"])
+    table.add_row("Data Docs", str(settings.data_docs / "index.html"))
+    table.add_row("logs", str(settings.logs))
+    table.add_row("quarantine", str(settings.quarantine))
+    console.print(table)

@@ -1,0 +1,153 @@
+"""End to end: the nightly pipeline through real Airflow (`airflow dags test`), GX and dbt
+on DuckDB, on generated demo exports; the published numbers are checked against values computed
+independently from the generated files with nothing but the csv module."""
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+REGBENCH = str(Path(sys.executable).with_name("regbench"))
+SCALE = "0.2"
+
+
+def _env(var: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"REGBENCH_DEMO": "1", "REGBENCH_VAR": str(var), "REGBENCH_WAREHOUSE": "duckdb",
+                "REGBENCH_TODAY": "2026-11-24", "COLUMNS": "160"})
+    env.pop("REGBENCH_INBOX", None)
+    env.pop("REGBENCH_DUCKDB_PATH", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def nightly(tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    first = subprocess.run([REGBENCH, "run", "--demo-scale", SCALE], env=_env(var),
+                           capture_output=True, text=True, timeout=1800)
+    manifest1 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
+    return var, first, manifest1
+
+
+def _published(var: Path) -> dict[tuple, tuple]:
+    con = duckdb.connect(str(var / "published" / "regbench_pub.duckdb"), read_only=True)
+    rows = con.execute(
+        "SELECT indicator_id, unit_id, period_start, numerator, denominator, rate, suppressed,"
+        " suppression_reason FROM publication.pub_indicator_monthly"
+    ).fetchall()
+    con.close()
+    return {(r[0], r[1], r[2]): r[3:] for r in rows}
+
+
+def _read(path: Path, encoding: str, delimiter: str):
+    with path.open(encoding=encoding, newline="") as fh:
+        yield from csv.DictReader(fh, delimiter=delimiter)
+
+
+def _date(text: str, fmt: str) -> date:
+    return datetime.strptime(text, fmt).date()
+
+
+def _expected(inbox: Path) -> dict[tuple, tuple[int, int]]:
+    """(indicator, unit, month start) -> (numerator, denominator), straight from the files."""
+    num: Counter = Counter()
+    den: Counter = Counter()
+
+    def add(ind, unit, d, met):
+        key = (ind, unit, d.replace(day=1))
+        den[key] += 1
+        num[key] += bool(met)
+
+    for f in sorted((inbox / "palliativ").glob("palliativ_dodsfall_*.csv")):
+        for r in _read(f, "cp1252", ";"):
+            if r["vantat_dodsfall"] == "1":
+                add("brytpunktssamtal", r["enhetskod"], _date(r["dodsdatum"], "%Y-%m-%d"),
+                    r["brytpunktssamtal"] == "1")
+    for f in sorted((inbox / "njur").glob("njur_start_*.csv")):
+        for r in _read(f, "utf-8-sig", ";"):
+            if r["forsta_modalitet"] == "HD":
+                add("avf_vid_hd_start", r["enhetskod"], _date(r["startdatum"], "%Y%m%d"),
+                    r["forsta_access"] in ("AVF", "AVG"))
+    fmt = "%Y-%m-%d %H:%M:%S"
+    for f in sorted((inbox / "swedvasc").glob("swedvasc_operation_*.csv")):
+        for r in _read(f, "utf-8", ","):
+            if r["ingreppstyp"] == "KAROTIS" and r["symtomatisk"] == "1" and r["symtomdatum"]:
+                op, sym = _date(r["operationsdatum"], fmt), _date(r["symtomdatum"], fmt)
+                add("karotis_14d", r["enhetskod"], op, (op - sym).days <= 14)
+    for f in sorted((inbox / "blodcancer").glob("blodcancer_diagnos_*.tsv")):
+        for r in _read(f, "utf-8", "\t"):
+            add("mdk", r["enhetskod"], _date(r["diagnosdatum"], "%Y-%m-%d"), r["mdk"] == "1")
+    return {k: (num[k], den[k]) for k in den}
+
+
+def test_make_run_succeeds_and_prints_the_summary(nightly):
+    _, first, _ = nightly
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    for line in ("files taken in", "rows loaded", "rows rejected", "checks", "indicators built",
+                 "warehouse", "Data Docs", "logs"):
+        assert line in first.stdout
+
+
+def test_every_generated_file_is_in_the_ledger_and_loaded(nightly):
+    var, _, _ = nightly
+    inbox_files = sorted(p.name for p in (var / "inbox").rglob("*") if p.is_file())
+    con = duckdb.connect(str(var / "warehouse" / "regbench.duckdb"), read_only=True)
+    ledger = dict(con.execute("SELECT original_name, status FROM ops.ledger").fetchall())
+    con.close()
+    assert sorted(ledger) == inbox_files
+    assert set(ledger.values()) == {"loaded"}
+
+
+def test_published_indicator_numbers_match_an_independent_count(nightly):
+    var, _, _ = nightly
+    expected = _expected(var / "inbox")
+    published = _published(var)
+    checked = 0
+    for key, (n, d) in expected.items():
+        assert key in published, f"missing published cell {key}"
+        p_num, p_den, p_rate, suppressed, reason = published[key]
+        small = 0 < n < 5 or 0 < d < 5 or 0 < d - n < 5
+        if small:
+            assert suppressed and reason == "small_count", key
+        elif suppressed:
+            assert reason == "complementary", key
+        else:
+            assert (p_num, p_den) == (n, d), key
+            assert p_rate == pytest.approx(n / d, abs=1e-12)
+            checked += 1
+    checked_indicators = {k[0] for k in expected}
+    assert {k for k in published if k[0] in checked_indicators} == set(expected)
+    assert {k[0] for k in expected} == {
+        "brytpunktssamtal", "avf_vid_hd_start", "karotis_14d", "mdk"}
+    assert checked > 30
+
+
+def test_data_docs_were_built(nightly):
+    var, _, _ = nightly
+    index = var / "gx" / "data_docs" / "index.html"
+    assert index.exists()
+    assert "palliativ__dodsfall" in index.read_text(encoding="utf-8")
+
+
+def test_second_run_takes_in_nothing_and_changes_nothing(nightly):
+    var, _, manifest1 = nightly
+    second = subprocess.run([REGBENCH, "run"], env=_env(var), capture_output=True, text=True,
+                            timeout=1800)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert re.search(r"files taken in\W+0 \(0 loaded", second.stdout), second.stdout[-2000:]
+    con = duckdb.connect(str(var / "warehouse" / "regbench.duckdb"), read_only=True)
+    statuses = {s for (s,) in con.execute("SELECT DISTINCT status FROM ops.ledger").fetchall()}
+    con.close()
+    assert statuses == {"loaded"}
+    manifest2 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
+    assert manifest2["tables"] == manifest1["tables"]

@@ -1,0 +1,218 @@
+"""The benchmark marts against independent computations in Python (scipy, numpy, pandas) on
+generated data, to 1e-9: Wilson intervals, roll-ups, funnel limits with overdispersion, p-charts,
+Anhøj's run-chart rules and indirect standardisation."""
+
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from regbench import nightly
+from regbench.config import REPO_ROOT, get_settings
+from regbench.contracts import load_contracts
+from regbench.demo.generator import generate
+
+pytestmark = pytest.mark.slow
+TOL = 1e-9
+Z95, Z998 = 1.959964, 3.090232
+
+
+@pytest.fixture(scope="module")
+def marts(tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REGBENCH_VAR", str(var))
+    mp.setenv("REGBENCH_DEMO", "1")
+    mp.setenv("REGBENCH_TODAY", "2026-11-24")
+    mp.setenv("REGBENCH_WAREHOUSE", "duckdb")
+    mp.delenv("REGBENCH_INBOX", raising=False)
+    mp.delenv("REGBENCH_DUCKDB_PATH", raising=False)
+    contracts = load_contracts(REPO_ROOT / "registries")
+    generate(get_settings().inbox, contracts, REPO_ROOT / "dbt_project/seeds/units.csv",
+             scale=0.4, months=24)
+    for registry in sorted(contracts):
+        nightly.ingest(registry)
+    nightly.build()
+    # dbt-duckdb keeps its read-write connection open in this process: open the same way
+    con = duckdb.connect(str(get_settings().duckdb_path))
+    yield lambda sql: con.execute(sql).df()
+    con.close()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def events(marts):
+    df = marts("SELECT * FROM intermediate.int_indicator_events WHERE is_eligible")
+    df["month"] = pd.to_datetime(df["event_date"]).dt.to_period("M").dt.to_timestamp()
+    return df
+
+
+def test_unit_month_counts_and_wilson_intervals(marts, events):
+    got = marts("SELECT * FROM marts.fct_indicator_values WHERE level = 'unit' AND period_grain = 'month'")
+    want = events.groupby(["indicator_id", "unit_id", "month"]).agg(
+        numerator=("is_met", "sum"), denominator=("is_met", "size")).reset_index()
+    got["month"] = pd.to_datetime(got["period_start"])
+    merged = got.merge(want, on=["indicator_id", "unit_id", "month"], suffixes=("", "_py"))
+    assert len(merged) == len(got) == len(want)
+    assert (merged["numerator"] == merged["numerator_py"]).all()
+    assert (merged["denominator"] == merged["denominator_py"]).all()
+    for row in merged.itertuples():
+        ci = stats.binomtest(int(row.numerator), int(row.denominator)).proportion_ci(
+            confidence_level=0.95, method="wilson")
+        # scipy uses the exact 97.5 % normal quantile; DOMAIN.md's z = 1.959964 differs by < 1e-6
+        z = stats.norm.ppf(0.975)
+        assert row.ci_low == pytest.approx(_wilson(row.numerator, row.denominator, Z95)[0], abs=TOL)
+        assert row.ci_high == pytest.approx(_wilson(row.numerator, row.denominator, Z95)[1], abs=TOL)
+        assert _wilson(row.numerator, row.denominator, z)[0] == pytest.approx(ci.low, abs=1e-12)
+
+
+def _wilson(y, n, z):
+    p = y / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_region_national_and_rolling_values_roll_up(marts, events):
+    got = marts("SELECT * FROM marts.fct_indicator_values")
+    units = marts("SELECT unit_id, registry_id, region_code FROM marts.dim_unit")
+    ev = events.merge(units, on=["unit_id", "registry_id"], suffixes=("_ev", ""))
+    region = ev.assign(year=ev["month"].dt.year).groupby(["indicator_id", "region_code", "year"]).agg(
+        n=("is_met", "size"), y=("is_met", "sum")).reset_index()
+    g = got[(got.level == "region") & (got.period_grain == "year")].copy()
+    g["year"] = pd.to_datetime(g["period_start"]).dt.year
+    m = g.merge(region, on=["indicator_id", "region_code", "year"])
+    assert len(m) == len(region)
+    assert (m["denominator"] == m["n"]).all() and (m["numerator"] == m["y"]).all()
+    nat = got[(got.level == "national") & (got.period_grain == "rolling_12m")]
+    for row in nat.sample(20, random_state=1).itertuples():
+        start = pd.Timestamp(row.period_start)
+        end = start + pd.DateOffset(months=12)
+        sub = events[(events.indicator_id == row.indicator_id) & (events.month >= start)
+                     & (events.month < end)]
+        assert (row.denominator, row.numerator) == (len(sub), int(sub["is_met"].sum()))
+
+
+def test_funnel_limits_with_overdispersion(marts):
+    got = marts("SELECT * FROM marts.fct_funnel WHERE period_grain = 'year'")
+    checked = 0
+    for _, grp in got.groupby(["indicator_id", "period_start"]):
+        theta = grp["theta0"].iloc[0]
+        n = grp["denominator"].to_numpy(float)
+        p = grp["numerator"].to_numpy(float) / n
+        s2 = theta * (1 - theta) / n
+        z = (p - theta) / np.sqrt(s2)
+        lo, hi = np.percentile(z, [10, 90])
+        phi = np.mean(np.clip(z, lo, hi) ** 2)
+        i = len(z)
+        w = 1 / s2
+        tau2 = (i * phi - (i - 1)) / (w.sum() - (w ** 2).sum() / w.sum()) if i * phi > i - 1 else 0.0
+        assert grp["phi"].iloc[0] == pytest.approx(phi, abs=TOL)
+        assert grp["tau2"].iloc[0] == pytest.approx(tau2, abs=TOL)
+        sd = np.sqrt(s2 + tau2)
+        assert np.allclose(grp["upper_998"], np.minimum(1, theta + Z998 * sd), atol=TOL, rtol=0)
+        assert np.allclose(grp["lower_95"], np.maximum(0, theta - Z95 * sd), atol=TOL, rtol=0)
+        flags = np.where(np.abs(p - theta) > Z998 * sd, "alarm",
+                         np.where(np.abs(p - theta) > Z95 * sd, "alert", "none"))
+        assert list(grp["outlier_flag"]) == list(flags)
+        checked += 1
+    assert checked >= 14
+
+
+def test_seeded_outliers_raise_alarms(marts):
+    alarms = marts("SELECT indicator_id, unit_id FROM marts.fct_funnel WHERE period_grain = 'year'"
+                   " AND outlier_flag = 'alarm'")
+    brytpunkt = set(alarms[alarms.indicator_id == "brytpunktssamtal"].unit_id)
+    assert {"SE2321000311-P121", "SE2321001418-P198"} <= brytpunkt
+
+
+def test_p_chart_and_anhoej_rules(marts):
+    p_chart = marts("SELECT * FROM marts.fct_spc_p_chart")
+    runs = marts("SELECT * FROM marts.fct_spc_run_chart")
+    checked = 0
+    for (ind, unit), grp in p_chart.groupby(["indicator_id", "unit_id"]):
+        grp = grp.sort_values("period_start")
+        pbar = grp["numerator"].sum() / grp["denominator"].sum()
+        ucl = np.minimum(1, pbar + 3 * np.sqrt(pbar * (1 - pbar) / grp["denominator"]))
+        assert np.allclose(grp["ucl"], ucl, atol=TOL, rtol=0)
+        rates = grp["rate"].to_numpy()
+        med = np.median(rates)
+        useful = [1 if r > med else -1 for r in rates if r != med]
+        if not useful:
+            continue
+        longest = max(len(list(g)) for g in _groups(useful))
+        crossings = sum(a != b for a, b in zip(useful, useful[1:], strict=False))
+        row = runs[(runs.indicator_id == ind) & (runs.unit_id == unit)].iloc[0]
+        assert row.median_rate == pytest.approx(med, abs=TOL)
+        assert (row.n_useful, row.longest_run, row.crossings) == (len(useful), longest, crossings)
+        if len(useful) >= 2:
+            assert row.longest_run_max == round(math.log2(len(useful)) + 3)
+            assert row.crossings_min == int(stats.binom.ppf(0.05, len(useful) - 1, 0.5))
+        checked += 1
+    assert checked > 100
+
+
+def _groups(seq):
+    from itertools import groupby
+
+    return (list(g) for _, g in groupby(seq))
+
+
+def test_indirect_standardisation_for_aaa_mortality(marts):
+    pat = marts("SELECT unit_id, event_date, birth_year, sex, is_met"
+                " FROM intermediate.int_swedvasc__aaa_mort_30d WHERE is_eligible")
+    pat["year"] = pd.to_datetime(pat["event_date"]).dt.year
+    age = pat["year"] - pat["birth_year"]
+    pat["band"] = pd.cut(age, [-1, 64, 74, 84, 200], labels=["<65", "65-74", "75-84", "85+"])
+    pat["sex"] = pat["sex"].fillna("okänt")
+    pat["rate"] = pat.groupby(["year", "band", "sex"], observed=True)["is_met"].transform("mean")
+    want = pat.groupby(["unit_id", "year"]).agg(O=("is_met", "sum"), E=("rate", "sum")).reset_index()
+    got = marts("SELECT * FROM marts.fct_casemix")
+    got["year"] = pd.to_datetime(got["period_start"]).dt.year
+    m = got.merge(want, on=["unit_id", "year"])
+    assert len(m) == len(want) > 10
+    assert np.allclose(m["expected"], m["E"], atol=TOL, rtol=0)
+    assert (m["observed"] == m["O"]).all()
+    for row in m.itertuples():
+        o, e = row.O, row.E
+        if e == 0:
+            assert pd.isna(row.oe_ratio) and pd.isna(row.oe_high)
+            continue
+        lo = 0.0 if o == 0 else o * (1 - 1 / (9 * o) - Z95 / (3 * math.sqrt(o))) ** 3 / e
+        hi = (o + 1) * (1 - 1 / (9 * (o + 1)) + Z95 / (3 * math.sqrt(o + 1))) ** 3 / e
+        assert row.oe_low == pytest.approx(lo, abs=TOL) and row.oe_high == pytest.approx(hi, abs=TOL)
+        # Byar's approximation stays close to the exact Poisson interval
+        exact_hi = stats.chi2.ppf(0.975, 2 * (o + 1)) / 2 / e
+        assert hi == pytest.approx(exact_hi, rel=0.02)
+
+
+def test_coverage_links_registry_and_reference_on_the_pseudonym(marts):
+    cols = "SELECT registry_id, person_id, year(event_date) AS y, unit_id FROM intermediate."
+    reg = marts(cols + "int_registrations")
+    ref = marts(cols + "int_references")
+    reg = reg.groupby(["registry_id", "person_id", "y"], as_index=False)["unit_id"].min()
+    ref = ref.groupby(["registry_id", "person_id", "y"], as_index=False)["unit_id"].min()
+    both = reg.merge(ref, on=["registry_id", "person_id", "y"], how="outer", suffixes=("_reg", "_ref"),
+                     indicator=True)
+    both["unit_id"] = both["unit_id_reg"].fillna(both["unit_id_ref"])
+    counts = both.groupby(["registry_id", "unit_id", "y", "_merge"], observed=True).size().unstack(
+        fill_value=0)
+    got = marts("SELECT * FROM marts.fct_coverage WHERE level = 'unit'").set_index(
+        ["registry_id", "unit_id", "event_year"])
+    for (registry, unit, y), row in counts.iterrows():
+        g = got.loc[(registry, unit, y)]
+        assert (g.only_registry, g.only_reference, g.in_both) == (
+            row.get("left_only", 0), row.get("right_only", 0), row.get("both", 0))
+
+
+def test_seeded_low_coverage_and_collapsing_units_stand_out(marts):
+    cov = marts("SELECT unit_id, coverage FROM marts.fct_coverage WHERE registry_id = 'njur'"
+                " AND level = 'unit' AND event_year = 2025 ORDER BY coverage")
+    assert cov.iloc[0].unit_id == "SE2321001259-N149"
+    assert cov.iloc[0].coverage < 0.65 and cov.iloc[1:].coverage.min() > 0.75
+    collapse = marts("SELECT DISTINCT unit_id FROM publication.pub_registrations"
+                     " WHERE collapse_signal AND period_start >= DATE '2026-08-01'")
+    assert "SE2321001207-P177" in set(collapse.unit_id)

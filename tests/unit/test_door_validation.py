@@ -1,0 +1,106 @@
+"""Great Expectations at the door: suites from the contract, counts only, nothing leaks."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from regbench.config import REPO_ROOT
+from regbench.contracts import load_contracts
+from regbench.door_validation import DoorValidator, fatal_failures
+
+TODAY = date(2026, 11, 24)
+CONTRACT = load_contracts(REPO_ROOT / "registries")["palliativ"]
+ENTITY = CONTRACT.entity("dodsfall")
+LEAKS = ["deadbeef" * 8, "HEMLIGT-VÄRDE-123", "ZZZ-LEAK"]
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory):
+    return DoorValidator(tmp_path_factory.mktemp("gx"))
+
+
+def frame(n: int = 40) -> pd.DataFrame:
+    data = {
+        "enhetskod": ["SE2321000137-P107"] * n,
+        "dodsdatum": pd.to_datetime(["2024-03-05"] * n),
+        "registreringsdatum": pd.to_datetime(["2024-04-01"] * n),
+        "kommentar": [None] * n,
+        "person_id": [f"{i:064x}" for i in range(n)],
+        "pnr_kind": ["personnummer"] * n,
+        "birth_year": pd.array([1940] * n, dtype="Int64"),
+        "sex": ["K"] * n,
+    }
+    for col in ("vantat_dodsfall", "brytpunktssamtal", "smartskattning", "munhalsa",
+                "vid_behov_opioid", "vid_behov_angest"):
+        data[col] = ["1"] * n
+    data["trycksar_grad"] = ["0"] * n
+    return pd.DataFrame(data)
+
+
+def run(validator, df):
+    return validator.validate(df, CONTRACT, ENTITY, file_id="f" * 64, file_name="x.csv", today=TODAY)
+
+
+def find(results, check, column):
+    return next(r for r in results if r.check == check and r.column == column)
+
+
+def test_clean_file_passes_every_check(validator):
+    results = run(validator, frame())
+    assert results and all(r.success for r in results)
+    kinds = {r.kahn_category for r in results}
+    assert kinds == {"conformance", "completeness", "plausibility"}
+
+
+def test_missing_required_column_is_a_fatal_conformance_failure(validator):
+    results = run(validator, frame().drop(columns=["enhetskod"]))
+    r = find(results, "expect_column_to_exist", "enhetskod")
+    assert not r.success and r.severity == "fatal" and r.kahn_category == "conformance"
+    assert r in fatal_failures(results)
+
+
+def test_half_empty_required_column_is_a_fatal_completeness_failure_with_counts(validator):
+    df = frame()
+    df.loc[:19, "brytpunktssamtal"] = None
+    r = find(run(validator, df), "expect_column_values_to_not_be_null", "brytpunktssamtal")
+    assert not r.success and r.severity == "fatal"
+    assert (r.element_count, r.unexpected_count) == (40, 20)
+
+
+def test_unusable_personnummer_counts_against_person_id(validator):
+    df = frame()
+    df.loc[:9, "person_id"] = None
+    r = find(run(validator, df), "expect_column_values_to_not_be_null", "person_id")
+    assert not r.success and r.unexpected_count == 10
+
+
+def test_code_outside_the_list_and_future_date_are_warnings(validator):
+    df = frame()
+    df.loc[0, "munhalsa"] = "ZZZ-LEAK"
+    df.loc[1, "dodsdatum"] = pd.Timestamp("2027-01-01")
+    results = run(validator, df)
+    code = find(results, "expect_column_values_to_be_in_set", "munhalsa")
+    future = find(results, "expect_column_values_to_be_between", "dodsdatum")
+    assert not code.success and code.severity == "warning" and code.unexpected_count == 1
+    assert not future.success and future.kahn_category == "plausibility"
+    assert not fatal_failures(results)
+
+
+def test_no_value_reaches_stored_results_or_data_docs(validator):
+    df = frame()
+    df.loc[0, "person_id"] = LEAKS[0]
+    df.loc[1, "kommentar"] = LEAKS[1]
+    df.loc[2, "trycksar_grad"] = LEAKS[2]
+    df.loc[3, "enhetskod"] = None
+    run(validator, df)
+    index = validator.build_data_docs()
+    assert index.exists()
+    scanned = 0
+    for path in validator.gx_dir.rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".html", ".yml", ".yaml"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            scanned += 1
+            for marker in LEAKS:
+                assert marker not in text, f"{marker} leaked into {path}"
+    assert scanned > 5
