@@ -115,5 +115,52 @@ def quarantine_show(file_id: str) -> None:
     sys.stdout.write((matches[0] / "README.txt").read_text(encoding="utf-8"))
 
 
+def _quarantine_action(action, prefix: str, **kwargs) -> None:
+    from datetime import datetime
+
+    from regbench.quarantine import QuarantineError
+    from regbench.warehouse import Warehouse
+
+    settings = get_settings()
+    try:
+        with Warehouse(settings) as wh:
+            wh.ensure_ops()
+            found = action(settings, wh, prefix, now=datetime.now().replace(microsecond=0), **kwargs)
+    except QuarantineError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        console.print("[red]The warehouse is in use by a running pipeline; try again when it ends.")
+        raise typer.Exit(1) from None
+    console.print(f"{found.registry_id}: {found.original_name} ({found.file_id[:12]}) {action.__name__}d")
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    file_id: str = typer.Argument(..., help="sha256 of the file, or its first characters"),
+    accept: bool = typer.Option(False, help="Load it despite the file-level quality gates; "
+                                "rows that break a rule are still rejected one by one."),
+    note: str = typer.Option("", help="Why, for the ledger."),
+) -> None:
+    """Send a quarantined file back to the next run (after fixing the contract, or with --accept)."""
+    from regbench.quarantine import release
+
+    _quarantine_action(release, file_id, accept=accept, note=note)
+    console.print("It is taken in at the next run (`regbench run` or the registry's ingest DAG).")
+
+
+@quarantine_app.command("discard")
+def quarantine_discard(
+    file_id: str = typer.Argument(..., help="sha256 of the file, or its first characters"),
+    note: str = typer.Option(..., help="Why it will never be loaded, for the ledger."),
+) -> None:
+    """Never load a quarantined file. It stays in the lake and the ledger says who and why."""
+    from regbench.quarantine import discard
+
+    _quarantine_action(discard, file_id, note=note)
+
+
 if __name__ == "__main__":
     app()

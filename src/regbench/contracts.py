@@ -97,6 +97,8 @@ class Entity(_Strict):
     registration_date_column: str | None = None
     # columns that identify one registration; duplicates on them are rejected
     key_columns: tuple[str, ...] = ()
+    # [earlier, later] date columns: a row where `later` precedes `earlier` is impossible
+    date_order: tuple[tuple[str, str], ...] = ()
     columns: tuple[Column, ...] = Field(min_length=1)
 
     @field_validator("file_pattern")
@@ -123,6 +125,12 @@ class Entity(_Strict):
         for ref in self.key_columns:
             if ref not in names:
                 raise ValueError(f"entity {self.name!r}: key column {ref!r} is not a column")
+        dates = {c.name for c in self.columns if c.type is ColumnType.DATE}
+        for pair in self.date_order:
+            for ref in pair:
+                if ref not in dates:
+                    raise ValueError(f"entity {self.name!r}: date_order names {ref!r}, "
+                                     "which is not a date column")
         pnr = [c for c in self.columns if c.type is ColumnType.PERSONNUMMER]
         if len(pnr) != 1:
             raise ValueError(f"entity {self.name!r}: needs exactly one personnummer column")

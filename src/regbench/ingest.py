@@ -17,9 +17,10 @@ import pandas as pd
 from regbench.config import Settings
 from regbench.contracts import Contract, load_contracts
 from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract
+from regbench.optouts import apply_optout_list, remove_opted_out
 from regbench.parsing import FileRejected, ParsedFile, parse_file
 from regbench.pseudonym import Pseudonymiser, load_key
-from regbench.quarantine import QuarantineReason, quarantine_file
+from regbench.quarantine import QuarantineReason, quarantine_file, remove_from_quarantine
 from regbench.warehouse import Warehouse, raw_columns
 
 log = logging.getLogger("regbench.ingest")
@@ -61,7 +62,8 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
         wh.ensure_ops()
         # every entity's table exists even before its first delivery, so dbt can always build
         for entity in contract.entities:
-            wh.ensure_raw_table(contract, entity)
+            if entity.role != "optouts":
+                wh.ensure_raw_table(contract, entity)
         deliveries = extract(settings, wh, contract, now)
         report.files_new = len(deliveries)
         log.info("%s: %d file(s) to process", registry_id, len(deliveries))
@@ -98,6 +100,10 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
             delivery.lake_path, contract, entity, pseudonymiser=pseudonymiser,
             known_units=units, today=today(settings),
         )
+        if entity.role == "optouts":
+            _apply_optouts(wh, contract, delivery, parsed, now)
+            report.files_loaded += 1
+            return
         results = validator.validate(
             parsed.frame, contract, entity, file_id=delivery.file_id,
             file_name=delivery.original_name, today=today(settings),
@@ -105,11 +111,12 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
         _record_checks(wh, contract.registry_id, entity.name, delivery.file_id, results, now)
         report.checks_passed += sum(r.success for r in results)
         report.checks_failed += sum(not r.success for r in results)
-        _check_file_quality(delivery, contract, parsed, results)
-        _load(wh, contract, entity, delivery, parsed, now)
+        if not delivery.accept_rejects:
+            _check_file_quality(delivery, contract, parsed, results)
+        loaded, rejected = _load(settings, wh, contract, entity, delivery, parsed, now)
         report.files_loaded += 1
-        report.rows_loaded += len(parsed.frame) - len(parsed.rejected_rows)
-        report.rows_rejected += len(parsed.rejected_rows)
+        report.rows_loaded += loaded
+        report.rows_rejected += rejected
     except FileRejected as exc:
         _quarantine(settings, wh, delivery, exc, now)
         report.files_quarantined += 1
@@ -117,17 +124,6 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
 
 
 def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFile, results) -> None:
-    fatal = [r for r in results if not r.success and r.severity == "fatal"]
-    if fatal:
-        first = fatal[0]
-        raise FileRejected(
-            "quality_check_failed",
-            f"{delivery.original_name}: {len(fatal)} fatal data-quality check(s) failed, first: "
-            f"{first.check} on column {first.column} ({first.unexpected_count} of "
-            f"{first.element_count} rows, {first.threshold_pct:g} % tolerated)",
-            column=first.column,
-            action="Correct the column named here and deliver the file again.",
-        )
     share = 100.0 * len(parsed.rejected_rows) / max(parsed.rows_total, 1)
     if share > contract.reject_threshold_pct:
         by_rule: dict[tuple[str, str], list[int]] = {}
@@ -143,10 +139,22 @@ def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFi
             row=rows[0], column=column,
             action="Fix the rows named in reason.json's rule and deliver the file again.",
         )
+    fatal = [r for r in results if not r.success and r.severity == "fatal"]
+    if fatal:
+        first = fatal[0]
+        raise FileRejected(
+            "quality_check_failed",
+            f"{delivery.original_name}: {len(fatal)} fatal data-quality check(s) failed, first: "
+            f"{first.check} on column {first.column} ({first.unexpected_count} of "
+            f"{first.element_count} rows, {first.threshold_pct:g} % tolerated)",
+            column=first.column,
+            action="Correct the column named here and deliver the file again.",
+        )
 
 
-def _load(wh: Warehouse, contract: Contract, entity, delivery: Delivery, parsed: ParsedFile,
-          now: datetime) -> None:
+def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, delivery: Delivery,
+          parsed: ParsedFile, now: datetime) -> tuple[int, int]:
+    """Replace earlier deliveries of the period with this file's rows; (rows loaded, rejected)."""
     table = wh.ensure_raw_table(contract, entity)
     accepted = parsed.accepted.copy()
     accepted["_file_id"] = delivery.file_id
@@ -159,38 +167,83 @@ def _load(wh: Warehouse, contract: Contract, entity, delivery: Delivery, parsed:
          for r in parsed.rejects],
         columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"],
     )
-    predecessors = [
-        fid for (fid,) in wh.fetchall(
-            "SELECT file_id FROM ops.ledger WHERE registry_id = ? AND entity = ? AND period = ?"
-            " AND status = ? AND file_id <> ?",
-            [contract.registry_id, entity.name, delivery.period, LOADED, delivery.file_id],
-        )
-    ]
+    # an earlier delivery of the same period, loaded or waiting in quarantine, is replaced
+    earlier = wh.fetchall(
+        "SELECT file_id, status FROM ops.ledger WHERE registry_id = ? AND entity = ? AND period = ?"
+        " AND status IN (?, ?) AND file_id <> ?",
+        [contract.registry_id, entity.name, delivery.period, LOADED, QUARANTINED, delivery.file_id],
+    )
+    predecessors = [fid for fid, _ in earlier]
     with wh.transaction():
         for fid in [delivery.file_id, *predecessors]:
             wh.execute(f"DELETE FROM {table} WHERE _file_id = ?", [fid])
             wh.execute("DELETE FROM ops.rejects WHERE file_id = ?", [fid])
         if len(accepted):
             wh.bulk_insert(table, accepted)
+        removed = remove_opted_out(wh, contract.registry_id, table, delivery.file_id, now,
+                                   only_file=delivery.file_id)
+        dupes = _reject_cross_file_duplicates(wh, contract, entity, table, delivery)
+        rejects = pd.concat([rejects, dupes], ignore_index=True) if len(dupes) else rejects
+        loaded = len(accepted) - removed - len(dupes)
+        rejected = len(parsed.rejected_rows) + len(dupes)
         if len(rejects):
             wh.bulk_insert("ops.rejects", rejects)
-        for fid in predecessors:
+        for fid, status in earlier:
             wh.execute(
                 "UPDATE ops.ledger SET status = ?, superseded_by = ? WHERE file_id = ? AND status = ?",
-                [SUPERSEDED, delivery.file_id, fid, LOADED],
+                [SUPERSEDED, delivery.file_id, fid, status],
             )
         wh.execute(
             "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?,"
             " reason = ? WHERE file_id = ? AND original_name = ?",
-            [LOADED, len(accepted), len(parsed.rejected_rows), now,
-             _extra_note(parsed), delivery.file_id, delivery.original_name],
+            [LOADED, loaded, rejected, now, _extra_note(parsed, delivery), delivery.file_id,
+             delivery.original_name],
         )
+    for fid, status in earlier:
+        if status == QUARANTINED:
+            remove_from_quarantine(settings, contract.registry_id, fid)
+    return loaded, rejected
 
 
-def _extra_note(parsed: ParsedFile) -> str | None:
-    if not parsed.extra_columns:
-        return None
-    return f"extra columns ignored: {', '.join(parsed.extra_columns)}"
+def _reject_cross_file_duplicates(wh: Warehouse, contract: Contract, entity, table: str,
+                                  delivery: Delivery) -> pd.DataFrame:
+    """Rows of this file that repeat a registration already loaded from another file are rejected."""
+    if not entity.key_columns:
+        return pd.DataFrame()
+    keys = ["person_id" if k == entity.pnr_column.name else k for k in entity.key_columns]
+    same = " AND ".join(f"o.{k} = {table}.{k}" for k in keys)
+    where = (f"_file_id = ? AND EXISTS (SELECT 1 FROM {table} o WHERE o._file_id <> ? AND {same})")
+    params = [delivery.file_id, delivery.file_id]
+    rows = [r for (r,) in wh.fetchall(f"SELECT _row_number FROM {table} WHERE {where}", params)]
+    if not rows:
+        return pd.DataFrame()
+    wh.execute(f"DELETE FROM {table} WHERE {where}", params)
+    return pd.DataFrame(
+        [(delivery.file_id, contract.registry_id, entity.name, r, entity.key_columns[0],
+          "duplicate_across_files") for r in sorted(rows)],
+        columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"],
+    )
+
+
+def _apply_optouts(wh: Warehouse, contract: Contract, delivery: Delivery, parsed: ParsedFile,
+                   now: datetime) -> None:
+    persons = parsed.accepted["person_id"]
+    apply_optout_list(wh, contract, delivery.file_id, persons, now)
+    wh.execute(
+        "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?"
+        " WHERE file_id = ? AND original_name = ?",
+        [LOADED, int(persons.notna().sum()), len(parsed.rejected_rows), now, delivery.file_id,
+         delivery.original_name],
+    )
+
+
+def _extra_note(parsed: ParsedFile, delivery: Delivery) -> str | None:
+    notes = []
+    if parsed.extra_columns:
+        notes.append(f"extra columns ignored: {', '.join(parsed.extra_columns)}")
+    if delivery.accept_rejects:
+        notes.append("released from quarantine with --accept: file-level quality gates waived")
+    return "; ".join(notes) or None
 
 
 def _quarantine(settings: Settings, wh: Warehouse, delivery: Delivery, exc: FileRejected,

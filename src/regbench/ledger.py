@@ -13,8 +13,8 @@ from regbench.config import Settings
 from regbench.contracts import Contract
 from regbench.warehouse import Warehouse
 
-RECEIVED, LOADED, DUPLICATE, SUPERSEDED, QUARANTINED = (
-    "received", "loaded", "duplicate", "superseded", "quarantined",
+RECEIVED, LOADED, DUPLICATE, SUPERSEDED, QUARANTINED, DISCARDED = (
+    "received", "loaded", "duplicate", "superseded", "quarantined", "discarded",
 )
 
 
@@ -34,6 +34,8 @@ class Delivery:
     entity: str | None
     period: str | None
     lake_path: Path
+    # released from quarantine with --accept: file-level quality gates do not apply
+    accept_rejects: bool = False
 
 
 def lake_path(settings: Settings, registry_id: str, file_id: str, name: str) -> Path:
@@ -75,12 +77,13 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
              status, reason],
         )
     rows = wh.fetchall(
-        "SELECT file_id, original_name, entity, period FROM ops.ledger"
+        "SELECT file_id, original_name, entity, period, coalesce(accept_rejects, FALSE)"
+        " FROM ops.ledger"
         " WHERE registry_id = ? AND status = ? ORDER BY received_at, original_name",
         [contract.registry_id, RECEIVED],
     )
     return [
         Delivery(fid, name, contract.registry_id, ent, per,
-                 lake_path(settings, contract.registry_id, fid, name))
-        for fid, name, ent, per in rows
+                 lake_path(settings, contract.registry_id, fid, name), bool(accept))
+        for fid, name, ent, per, accept in rows
     ]

@@ -100,9 +100,13 @@ def parse_file(
             "empty_file", f"{path.name}: the file is empty (0 bytes)",
             action="Ask the registry to deliver the export again.",
         )
-    text, encoding = decode(data)
     fmt = contract.format_of(entity)
-    table = _read_table(text, fmt.delimiter, path.name)
+    if path.suffix.lower() == ".xlsx":
+        table, encoding = _read_xlsx(path), "xlsx"
+    else:
+        text, encoding = decode(data)
+        table = _read_table(text, fmt.delimiter, path.name)
+        _reject_if_truncated(text, fmt.delimiter, table, path.name)
     header = [h.replace("\ufeff", "").strip() for h in table.columns]
     table.columns = header
     mapping, extra = _match_header(header, entity, path.name)
@@ -127,7 +131,7 @@ def parse_file(
         if col.required:
             problems.append((raw.isna(), col.name, "required_missing"))
         if col.type is ColumnType.PERSONNUMMER:
-            persons, bad = _persons(raw, pseudonymiser, today)
+            persons, bad, born = _persons(raw, pseudonymiser, today)
             out.update(persons)
             for rule, mask in bad.items():
                 problems.append((mask, col.name, rule))
@@ -137,6 +141,7 @@ def parse_file(
         if bad_mask is not None:
             problems.append((bad_mask, col.name, rule))
 
+    problems.extend(_impossible_dates(out, entity, born, today))
     frame = pd.DataFrame(out, index=table.index)
     rejects, rejected_rows = _collect(problems)
     _reject_duplicates(frame, entity, rejected_rows, rejects)
@@ -161,6 +166,36 @@ def _read_table(text: str, delimiter: str, name: str) -> pd.DataFrame:
             row=line,
             action="Check the row named here; deliver the complete export again.",
         ) from None
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The first sheet of an Excel export, every cell as text (dates as ISO, as Excel stored them)."""
+    try:
+        table = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise FileRejected(
+            "unreadable_xlsx", f"{path.name}: the Excel file cannot be opened ({type(exc).__name__})",
+            action="Open the file in Excel, save it again as .xlsx (or export CSV) and deliver it again.",
+        ) from None
+    table.columns = [str(c) for c in table.columns]
+    return table.fillna("")
+
+
+def _reject_if_truncated(text: str, delimiter: str, table: pd.DataFrame, name: str) -> None:
+    """A file that ends in the middle of a row was cut off in transfer; loading it would lose rows."""
+    if not len(table) or text.endswith(("\n", "\r")):
+        return
+    last = text.rsplit("\n", 1)[-1]
+    fields = next(csv.reader([last], delimiter=delimiter), [])
+    if len(fields) < len(table.columns):
+        row = FIRST_DATA_ROW + len(table) - 1
+        raise FileRejected(
+            "truncated_file",
+            f"{name}: the file ends in the middle of row {row} ({len(fields)} of "
+            f"{len(table.columns)} columns, no final line break); it was probably cut off in transfer",
+            row=row, column=str(table.columns[len(fields) - 1]) if fields else None,
+            action="Deliver the complete export again; the earlier rows are not loaded on their own.",
+        )
 
 
 def _line_of(message: str) -> int | None:
@@ -201,7 +236,7 @@ def _clean(series: pd.Series, markers: set[str]) -> pd.Series:
 
 
 def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
-    ids, kinds, years, sexes = [], [], [], []
+    ids, kinds, years, sexes, born = [], [], [], [], []
     bad: dict[str, list[bool]] = {}
     for i, value in enumerate(raw):
         rule = None
@@ -217,11 +252,13 @@ def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
             kinds.append(None)
             years.append(None)
             sexes.append(None)
+            born.append(None)
         else:
             ids.append(pseudonymiser.pseudonym(pnr))
             kinds.append(pnr.kind.value)
             years.append(pnr.birth_date.year if pnr.birth_date else None)
             sexes.append(pnr.sex)
+            born.append(pnr.birth_date)
         if rule:
             bad.setdefault(rule, [False] * len(raw))[i] = True
     idx = raw.index
@@ -231,7 +268,8 @@ def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
         "birth_year": pd.Series(years, index=idx, dtype="Int64"),
         "sex": pd.Series(sexes, index=idx, dtype=object),
     }
-    return persons, {rule: pd.Series(mask, index=idx) for rule, mask in bad.items()}
+    births = pd.to_datetime(pd.Series(born, index=idx, dtype=object)).astype("datetime64[ns]")
+    return persons, {rule: pd.Series(mask, index=idx) for rule, mask in bad.items()}, births
 
 
 def parse_dates(raw: pd.Series, primary_format: str) -> pd.Series:
@@ -287,6 +325,18 @@ def _convert(raw: pd.Series, col: Column, date_format: str, decimal: str,
         value[low.isin(FALSE_WORDS)] = False
         return value, present & value.isna(), "boolean_invalid"
     return raw.astype(object), None, ""
+
+
+def _impossible_dates(values: dict[str, pd.Series], entity: Entity, born: pd.Series, today: date):
+    """Dates in the future, before the person's birth, or out of the order the contract names."""
+    horizon = pd.Timestamp(today)
+    for col in entity.columns:
+        if col.type is ColumnType.DATE:
+            v = values[col.name]
+            yield (v > horizon).fillna(False), col.name, "date_in_future"
+            yield (v < born).fillna(False), col.name, "date_before_birth"
+    for earlier, later in entity.date_order:
+        yield (values[later] < values[earlier]).fillna(False), later, "date_order"
 
 
 def _collect(problems: list[tuple[pd.Series, str, str]]) -> tuple[list[Reject], set[int]]:

@@ -59,6 +59,24 @@ OPS_DDL = [
         processed_at TIMESTAMP,
         PRIMARY KEY (file_id, original_name)
     )""",
+    # set by `regbench quarantine release --accept`: load despite the file-level quality gates
+    "ALTER TABLE ops.ledger ADD COLUMN IF NOT EXISTS accept_rejects BOOLEAN DEFAULT FALSE",
+    # pseudonyms of persons who opted out; kept so that later deliveries are filtered too
+    """CREATE TABLE IF NOT EXISTS ops.optouts (
+        registry_id VARCHAR NOT NULL,
+        person_id VARCHAR NOT NULL,
+        file_id VARCHAR NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (registry_id, person_id)
+    )""",
+    # what an opt-out removed: counts only
+    """CREATE TABLE IF NOT EXISTS ops.optout_log (
+        applied_at TIMESTAMP NOT NULL,
+        registry_id VARCHAR NOT NULL,
+        trigger_file_id VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        rows_removed BIGINT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS ops.rejects (
         file_id VARCHAR NOT NULL,
         registry_id VARCHAR NOT NULL,

@@ -12,6 +12,7 @@ Output is byte-for-byte deterministic for a seed, scale and end month.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -154,6 +155,8 @@ def _file_name(entity: Entity, period: str) -> str:
                 end = i
                 break
     name = pattern[:start] + period + pattern[end + 1:]
+    # an alternative such as `(?:csv|xlsx)`: the demo writes the first
+    name = re.sub(r"\(\?:([^|)]+)(\|[^)]*)?\)", r"\1", name)
     return name.replace("\\.", ".")
 
 
