@@ -78,6 +78,25 @@ def build() -> None:
 
 
 @app.command()
+def export(
+    relation: str = typer.Argument(..., help="ops.<table> or publication.<table>, e.g. ops.ledger"),
+    out: Path = typer.Option(..., help="A .csv (semicolons, UTF-8 with BOM) or .xlsx file."),
+) -> None:
+    """Write a ledger, check-result or publication table for people; formula text is neutralised."""
+    from regbench.safe_export import ExportRefused
+    from regbench.safe_export import export as export_table
+    from regbench.warehouse import Warehouse
+
+    try:
+        with Warehouse(get_settings(), read_only=True) as wh:
+            n = export_table(wh, relation, out)
+    except ExportRefused as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    console.print(f"wrote {n} rows of {relation} to {out}")
+
+
+@app.command()
 def contracts() -> None:
     """Validate every registry contract and list them."""
     from regbench.contracts import ContractError, load_contracts
