@@ -231,34 +231,34 @@ def _match_header(header: list[str], entity: Entity, name: str) -> tuple[dict[st
 
 
 def _clean(series: pd.Series, markers: set[str]) -> pd.Series:
-    s = series.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-    return s.where(~s.map(lambda v: v is None or (isinstance(v, str) and v.lower() in markers)), None)
+    """Trim (non-breaking spaces too) and turn the missing-value markers into None; vectorised."""
+    stripped = series.astype("string[pyarrow]").str.strip()
+    missing = stripped.isna() | stripped.str.lower().isin(markers)
+    return stripped.astype(object).where(~missing.to_numpy(dtype=bool, na_value=True), None)
+
+
+_NOT_A_PERSON = (None, None, None, None, None, None)
+
+
+def _person(value: str, pseudonymiser: Pseudonymiser, today: date) -> tuple:
+    """(pseudonym, kind, birth year, sex, birth date, rule) for one personnummer as written."""
+    try:
+        pnr = parse_pnr(value, today=today)
+    except InvalidPersonnummer as exc:
+        return (*_NOT_A_PERSON[:5], exc.rule)
+    born = pnr.birth_date
+    return (pseudonymiser.pseudonym(pnr), pnr.kind.value, born.year if born else None, pnr.sex, born,
+            None)
 
 
 def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
-    ids, kinds, years, sexes, born = [], [], [], [], []
+    # each distinct value is parsed and keyed once; registries repeat persons across rows
+    distinct = {v: _person(v, pseudonymiser, today) for v in raw.dropna().unique()}
+    rows = [distinct[v] if v is not None else _NOT_A_PERSON for v in raw.tolist()]
+    ids, kinds, years, sexes, born, rules = (list(col) for col in zip(*rows, strict=True)) if rows else (
+        [], [], [], [], [], [])
     bad: dict[str, list[bool]] = {}
-    for i, value in enumerate(raw):
-        rule = None
-        if value is None:
-            pnr = None
-        else:
-            try:
-                pnr = parse_pnr(value, today=today)
-            except InvalidPersonnummer as exc:
-                pnr, rule = None, exc.rule
-        if pnr is None:
-            ids.append(None)
-            kinds.append(None)
-            years.append(None)
-            sexes.append(None)
-            born.append(None)
-        else:
-            ids.append(pseudonymiser.pseudonym(pnr))
-            kinds.append(pnr.kind.value)
-            years.append(pnr.birth_date.year if pnr.birth_date else None)
-            sexes.append(pnr.sex)
-            born.append(pnr.birth_date)
+    for i, rule in enumerate(rules):
         if rule:
             bad.setdefault(rule, [False] * len(raw))[i] = True
     idx = raw.index

@@ -46,11 +46,13 @@ _RESERVE_12 = re.compile(r"(\d{8})-?([A-Z0-9]{4})")
 _RESERVE_10 = re.compile(r"(\d{6})[-+]?([A-Z0-9]{4})")
 
 
+# digit -> its Luhn contribution when doubled (2*d, minus 9 above 9)
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
 def luhn_check_digit(nine_digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(nine_digits):
-        n = int(ch) * (2 if i % 2 == 0 else 1)
-        total += n - 9 if n > 9 else n
+    d = [ord(c) - 48 for c in nine_digits]
+    total = sum(_DOUBLED[x] for x in d[0::2]) + sum(d[1::2])
     return (10 - total % 10) % 10
 
 
