@@ -60,6 +60,10 @@ class Settings:
         return self.var / "logs"
 
     @property
+    def thresholds_dir(self) -> Path:
+        return Path(os.environ.get("REGBENCH_EXPECTATIONS", self.home / "expectations"))
+
+    @property
     def dbt_project_dir(self) -> Path:
         return self.home / "dbt_project"
 

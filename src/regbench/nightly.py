@@ -49,14 +49,34 @@ def build() -> dict:
 
 
 def audit() -> dict:
-    from regbench.audit import run_audit
-    from regbench.warehouse import Warehouse
+    """Data-quality checks over the history (with alerts), then the audit of the publication."""
+    from datetime import datetime
 
-    with Warehouse(get_settings()) as wh:
+    from regbench.alerts import SmtpConfig, process
+    from regbench.audit import run_audit
+    from regbench.contracts import load_contracts
+    from regbench.warehouse import Warehouse
+    from regbench.warehouse_checks import FAILED, run_checks, store
+
+    settings = get_settings()
+    now = datetime.now().replace(microsecond=0)
+    contracts = load_contracts(settings.contracts_dir)
+    with Warehouse(settings) as wh:
+        wh.ensure_ops()
+        results = run_checks(wh, contracts, settings.thresholds_dir)
+        store(wh, results, now)
+        alerts = process(wh, results, contracts, now, SmtpConfig.from_env())
         report = run_audit(wh)
-    if report.fatal_failures:
-        raise StepFailed("audit failed, nothing published: " + "; ".join(report.fatal_failures))
-    return {"passed": report.passed, "failed": report.failed}
+    failed = [r for r in results if r.status == FAILED]
+    for r in failed:
+        log.warning("data quality: %s %s %s %s observed %s, threshold %s", r.registry_id, r.unit_id,
+                    r.check_name, r.column_name or "", r.observed_value, r.threshold_value)
+    fatal = [f"{r.registry_id} {r.unit_id} {r.check_name}" for r in failed if r.severity == "fatal"]
+    if report.fatal_failures or fatal:
+        raise StepFailed("audit failed, nothing published: " + "; ".join(report.fatal_failures + fatal))
+    return {"passed": report.passed, "failed": report.failed, "unit_checks": len(results),
+            "unit_checks_failed": len(failed), "alerts_opened": alerts.opened,
+            "alerts_sent": alerts.sent, "alerts_unsent": alerts.unsent}
 
 
 def publish() -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.console import Console
@@ -25,6 +25,8 @@ class RunSummary:
     checks_failed: int
     indicators: int
     published_rows: int
+    # failed warehouse checks of this run: (registry, unit, check, column, observed, threshold)
+    quality_failures: list[tuple] = field(default_factory=list)
 
 
 def collect(settings: Settings, since: datetime) -> RunSummary:
@@ -42,19 +44,29 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
             )
             checks = wh.fetchone(
                 "SELECT coalesce(sum(CASE WHEN status = 'passed' THEN 1 ELSE 0 END), 0),"
-                " coalesce(sum(CASE WHEN status <> 'passed' THEN 1 ELSE 0 END), 0)"
+                " coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0)"
                 " FROM ops.dq_results WHERE checked_at >= ?",
                 [since],
             )
         else:
             files, checks = (0, 0, 0, 0, 0, 0), (0, 0)
+        failures = []
+        if wh_has_ledger:
+            has_unit = wh.fetchone(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ops'"
+                " AND table_name = 'dq_results' AND column_name = 'unit_id'")[0]
+            if has_unit:
+                failures = wh.fetchall(
+                    "SELECT registry_id, unit_id, check_name, column_name, observed_value,"
+                    " threshold_value FROM ops.dq_results WHERE stage = 'warehouse'"
+                    " AND status = 'failed' AND checked_at >= ? ORDER BY 1, 2, 3, 4", [since])
         indicators = published = 0
         if wh.table_exists("publication", "pub_indicator_monthly"):
             indicators, published = wh.fetchone(
                 "SELECT count(DISTINCT indicator_id), count(*) FROM publication.pub_indicator_monthly"
             )
     return RunSummary(*[int(x) for x in files], *[int(x) for x in checks], int(indicators),
-                      int(published))
+                      int(published), [tuple(f) for f in failures])
 
 
 def render(console: Console, settings: Settings, s: RunSummary, seconds: float, ok: bool) -> None:
@@ -68,6 +80,8 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
     table.add_row("rows rejected", f"{s.rows_rejected:,}")
     table.add_row("checks", f"{s.checks_passed} passed, {s.checks_failed} failed")
     table.add_row("indicators built", f"{s.indicators} ({s.published_rows:,} published rows)")
+    table.add_row("data quality", f"{len(s.quality_failures)} unit check(s) failed"
+                  + (" (listed below; results in ops.dq_results)" if s.quality_failures else ""))
     table.add_row("took", f"{seconds:.0f} s")
     table.add_row("warehouse", str(settings.duckdb_path if settings.warehouse == "duckdb"
                                    else settings.postgres_dsn.rsplit("@", 1)[-1]))
@@ -78,3 +92,11 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
     table.add_row("logs", str(settings.logs))
     table.add_row("quarantine", str(settings.quarantine))
     console.print(table)
+    if s.quality_failures:
+        dq = Table("registry", "unit", "check", "observed", "threshold",
+                   title="data-quality findings", title_justify="left")
+        for registry, unit, check, column, observed, threshold in s.quality_failures:
+            name = f"{check} ({column})" if column else check
+            dq.add_row(registry, unit, name, f"{observed:g}" if observed is not None else "-",
+                       f"{threshold:g}")
+        console.print(dq)

@@ -101,6 +101,11 @@ OPS_DDL = [
         unexpected_percent DOUBLE PRECISION,
         threshold_pct DOUBLE PRECISION
     )""",
+    # warehouse checks are per unit and period, with the observed value against its threshold
+    "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS unit_id VARCHAR",
+    "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS period VARCHAR",
+    "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS observed_value DOUBLE PRECISION",
+    "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS threshold_value DOUBLE PRECISION",
 ]
 
 

@@ -216,3 +216,31 @@ def test_seeded_low_coverage_and_collapsing_units_stand_out(marts):
     collapse = marts("SELECT DISTINCT unit_id FROM publication.pub_registrations"
                      " WHERE collapse_signal AND period_start >= DATE '2026-08-01'")
     assert "SE2321001207-P177" in set(collapse.unit_id)
+
+
+def test_warehouse_checks_find_exactly_the_seeded_defects(marts):
+    from regbench.demo import generator as g
+
+    units = pd.read_csv(REPO_ROOT / "dbt_project/seeds/units.csv", dtype=str)
+
+    def unit(registry, i):
+        return units[units.registry_id == registry].unit_id.iloc[i]
+
+    result = nightly.audit()
+    assert result["unit_checks"] > 100
+    failed = marts("SELECT registry_id, unit_id, check_name, column_name, kahn_category, severity"
+                   " FROM ops.dq_results WHERE stage = 'warehouse' AND status = 'failed'")
+    found = {(r.registry_id, r.unit_id, r.check_name, r.column_name) for r in failed.itertuples()}
+    found = {(a, b, c, d if isinstance(d, str) else None) for a, b, c, d in found}
+    assert found == {
+        (g.COLLAPSING[0], unit(*g.COLLAPSING), "registration_frequency", None),
+        (g.LOW_COVERAGE[0], unit(*g.LOW_COVERAGE), "coverage", None),
+        (g.LATE_REGISTRAR[0], unit(*g.LATE_REGISTRAR), "timeliness_p90_days", None),
+        (g.EMPTY_VARIABLE[0], unit(*g.EMPTY_VARIABLE[:2]), "completeness_missing_pct",
+         g.EMPTY_VARIABLE[2]),
+    }
+    assert set(failed.severity) == {"warning"}
+    assert set(failed.kahn_category) <= {"completeness", "plausibility", "conformance"}
+    # the collapse and the low coverage each open one alert for the registry's contact
+    alerts = marts("SELECT registry_id, unit_id, check_name, recipient FROM ops.alerts")
+    assert len(alerts) == 2 and result["alerts_opened"] == 2

@@ -28,6 +28,10 @@ OUTLIER_LOW = {"palliativ": 2, "njur": 0}
 OUTLIER_HIGH = {"palliativ": 13}
 COLLAPSING = ("palliativ", 10)
 LOW_COVERAGE = ("njur", 6)
+# registers months after the event (a "late registrar")
+LATE_REGISTRAR = ("njur", 3)
+# leaves one optional variable empty in every registration
+EMPTY_VARIABLE = ("swedvasc", 4, "vikt_kg")
 
 # Mean registrations per unit and month at scale 1.0 (about 40k in all over 36 months).
 VOLUME = {"palliativ": 17.0, "njur": 6.5, "swedvasc": 20.0, "blodcancer": 12.0}
@@ -50,6 +54,8 @@ class GenerationReport:
     outlier_units: dict[str, list[str]] = field(default_factory=dict)
     collapsing_unit: str = ""
     low_coverage_unit: str = ""
+    late_registrar_unit: str = ""
+    empty_variable: tuple[str, str] = ("", "")
 
 
 def _months(end_month: str, months: int) -> list[date]:
@@ -202,6 +208,10 @@ class _Registry:
             report.collapsing_unit = units[COLLAPSING[1]]
         if registry_id == LOW_COVERAGE[0]:
             report.low_coverage_unit = units[LOW_COVERAGE[1]]
+        if registry_id == LATE_REGISTRAR[0]:
+            report.late_registrar_unit = units[LATE_REGISTRAR[1]]
+        if registry_id == EMPTY_VARIABLE[0]:
+            report.empty_variable = (units[EMPTY_VARIABLE[1]], EMPTY_VARIABLE[2])
 
     def p(self, u: int, national: float, indicator: str = "") -> float:
         if indicator in ("brytpunktssamtal", "avf") and u == OUTLIER_LOW.get(self.id):
@@ -219,8 +229,8 @@ class _Registry:
     def day_in(self, month: date) -> date:
         return month + timedelta(days=int(self.rng.integers(0, _month_end(month).day)))
 
-    def registered(self, event: date, max_lag: int) -> date:
-        lag = int(self.rng.gamma(2.0, max_lag / 6))
+    def registered(self, event: date, max_lag: int, delay: int = 0) -> date:
+        lag = delay + int(self.rng.gamma(2.0, max_lag / 6))
         return min(event + timedelta(days=lag), self.last_day)
 
     def reference(self, unit: str, event: date, pnr: str) -> None:
@@ -294,7 +304,9 @@ class _Registry:
                 access = "9"
         return {
             "personnummer": pnr, "enhetskod": unit, "startdatum": event,
-            "registreringsdatum": self.registered(event, 30), "forsta_modalitet": modality,
+            "registreringsdatum": self.registered(
+                event, 30, delay=150 if (self.id, u) == LATE_REGISTRAR else 0),
+            "forsta_modalitet": modality,
             "forsta_access": access, "egfr_vid_start": round(float(self.rng.normal(8, 2.5)), 1)
             if self.rng.random() < 0.9 else None,
         }
@@ -323,6 +335,10 @@ class _Registry:
             writer.close()
             self._done(writer, entity.name)
 
+    def _weight(self, u: int) -> float | None:
+        kg = round(float(self.rng.normal(80, 14)), 1)  # drawn for every unit: the seed stays stable
+        return None if (self.id, u) == EMPTY_VARIABLE[:2] else kg
+
     def _swedvasc(self, u, unit, event, pnr, age) -> dict:
         r = self.rng.random()
         kind = "KAROTIS" if r < 0.30 else ("AAA" if r < 0.55 else "BEN")
@@ -342,7 +358,7 @@ class _Registry:
             "registreringsdatum": self.registered(event, 45), "ingreppstyp": kind,
             "symtomatisk": symptomatic, "symtomdatum": symptom, "elektiv": elective,
             "dodsdatum": death if death and death <= self.last_day else None,
-            "vikt_kg": round(float(self.rng.normal(80, 14)), 1),
+            "vikt_kg": self._weight(u),
         }
 
     def _blodcancer(self, u, unit, event, pnr, age) -> dict:
