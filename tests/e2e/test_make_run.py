@@ -151,3 +151,69 @@ def test_second_run_takes_in_nothing_and_changes_nothing(nightly):
     assert statuses == {"loaded"}
     manifest2 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
     assert manifest2["tables"] == manifest1["tables"]
+
+
+def _patient_data(var: Path) -> tuple[set[str], set[str], set[str]]:
+    """Pseudonyms in raw, personnummer digits and free texts in the delivered files."""
+    con = duckdb.connect(str(var / "warehouse" / "regbench.duckdb"), read_only=True)
+    tables = [t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()]
+    pseudonyms = {p for t in tables for (p,) in con.execute(
+        f"SELECT DISTINCT person_id FROM raw.{t} WHERE person_id IS NOT NULL").fetchall()}
+    con.close()
+    pnrs, texts = set(), set()
+    for f in (var / "inbox").rglob("*.*"):
+        enc = "cp1252" if f.parent.name == "palliativ" else "utf-8-sig"
+        for line in f.read_text(encoding=enc).splitlines()[1:]:
+            pnrs.add(re.sub(r"\D", "", re.split(r"[;,\t]", line)[0]))
+        if f.name.startswith("palliativ_dodsfall_"):
+            texts |= {r["kommentar"] for r in _read(f, "cp1252", ";") if r["kommentar"]}
+    return pseudonyms, {p for p in pnrs if len(p) >= 10}, texts
+
+
+def _leaks(text: str, pseudonyms: set[str], pnrs: set[str], texts: set[str]) -> list[str]:
+    found = [f"pseudonym {h[:8]}…" for h in set(re.findall(r"[0-9a-f]{64}", text)) & pseudonyms]
+    digits = {re.sub(r"\D", "", m) for m in re.findall(r"\d{6,8}[-+]?\d{4}", text)}
+    found += [f"personnummer ending {p[-4:]}" for p in digits & pnrs]
+    found += [f"free text {t[:12]!r}" for t in texts if t in text]
+    return found
+
+
+def test_no_patient_data_in_results_logs_data_docs_or_publication(nightly):
+    var, _, _ = nightly
+    pseudonyms, pnrs, texts = _patient_data(var)
+    assert len(pseudonyms) > 1000 and len(pnrs) > 1000 and texts
+    leaks: dict[str, list[str]] = {}
+    for root in ("logs", "gx", "quarantine", "published", "dbt"):
+        for f in (var / root).rglob("*"):
+            if f.is_file() and f.suffix not in {".duckdb", ".wal"}:
+                found = _leaks(f.read_text(encoding="utf-8", errors="replace"), pseudonyms, pnrs, texts)
+                if found:
+                    leaks[str(f.relative_to(var))] = found
+    con = duckdb.connect(str(var / "warehouse" / "regbench.duckdb"), read_only=True)
+    for table in ("ops.dq_results", "ops.rejects", "ops.ledger", "ops.alerts"):
+        rows = "\n".join(map(repr, con.execute(f"SELECT * FROM {table}").fetchall()))
+        if found := _leaks(rows, pseudonyms, pnrs, texts):
+            leaks[table] = found
+    con.close()
+    pub = duckdb.connect(str(var / "published" / "regbench_pub.duckdb"), read_only=True)
+    for (t,) in pub.execute("SELECT table_name FROM information_schema.tables").fetchall():
+        rows = "\n".join(map(repr, pub.execute(f"SELECT * FROM publication.{t}").fetchall()))
+        if found := _leaks(rows, pseudonyms, pnrs, texts):
+            leaks[f"publication.{t}"] = found
+    pub.close()
+    assert not leaks, leaks
+
+
+def test_summary_and_results_show_the_seeded_data_quality_findings(nightly):
+    var, first, _ = nightly
+    assert "data-quality findings" in first.stdout
+    assert "collapsing" not in first.stdout  # names, not demo internals
+    con = duckdb.connect(str(var / "warehouse" / "regbench.duckdb"), read_only=True)
+    statuses = dict(con.execute("SELECT status, count(*) FROM ops.dq_results WHERE stage = 'warehouse'"
+                                " GROUP BY 1").fetchall())
+    fatal = con.execute("SELECT count(*) FROM ops.dq_results WHERE status = 'failed'"
+                        " AND severity = 'fatal'").fetchone()[0]
+    con.close()
+    assert statuses["passed"] > 100 and statuses.get("failed", 0) >= 1
+    assert fatal == 0
