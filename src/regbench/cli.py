@@ -16,7 +16,9 @@ app = typer.Typer(help="regbench: nightly pipeline and benchmarks for Swedish qu
                   no_args_is_help=True, add_completion=False)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Files that could not be loaded.", no_args_is_help=True)
+dashboards_app = typer.Typer(help="Superset dashboards as code (superset/).", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(quarantine_app, name="quarantine")
 console = Console()
 
@@ -183,3 +185,65 @@ def quarantine_discard(
 
 if __name__ == "__main__":
     app()
+
+
+def _bundle_dir() -> Path:
+    return get_settings().home / "superset"
+
+
+@dashboards_app.command("render")
+def dashboards_render() -> None:
+    """Rewrite the YAML bundle in superset/ from regbench/dashboards/spec.py and the published file."""
+    from regbench.dashboards import bundle
+
+    settings = get_settings()
+    files = bundle.render_files(settings.published_path)
+    bundle.write(files, _bundle_dir())
+    console.print(f"wrote {len(files)} files to {_bundle_dir()}")
+
+
+@dashboards_app.command("check")
+def dashboards_check() -> None:
+    """Fail if the bundle reads anything but publication.pub_* or carries instance ids."""
+    from regbench.dashboards import bundle
+
+    wrong = bundle.problems(bundle.read(_bundle_dir()))
+    for line in wrong:
+        console.print(f"[red]{line}")
+    if wrong:
+        raise typer.Exit(1)
+    console.print("dashboards bundle: only publication.pub_* relations, no instance ids")
+
+
+@dashboards_app.command("deploy")
+def dashboards_deploy(
+    url: str = typer.Option("http://127.0.0.1:8088", envvar="REGBENCH_SUPERSET_URL"),
+    users: Path = typer.Option(None, envvar="REGBENCH_SUPERSET_USERS",
+                               help="YAML list of users and roles, see infra/superset/users.example.yaml"),
+) -> None:
+    """Import the bundle into a running Superset and provision roles, row-level security, users."""
+    from regbench.dashboards.deploy import deploy
+    from regbench.superset_api import SupersetClient
+    from regbench.superset_stack import SupersetStack
+
+    settings = get_settings()
+    stack = SupersetStack(settings)
+    with SupersetClient(url, stack.admin_user, stack.admin_password()) as client:
+        report = deploy(client, settings, _bundle_dir(), users)
+    console.print(f"deployed {report.dashboards} dashboards and {report.charts} charts to {url}; "
+                  f"roles created: {report.roles_created or 'none'}; "
+                  f"users created: {report.users_created or 'none'}")
+
+
+@app.command()
+def serve(
+    users: Path = typer.Option(None, envvar="REGBENCH_SUPERSET_USERS"),
+) -> None:
+    """Airflow on 127.0.0.1:8080 and Superset on 127.0.0.1:8088, provisioned; Ctrl-C stops both."""
+    from regbench.serve import serve as run_stack
+
+    try:
+        run_stack(get_settings(), console, _bundle_dir(), users)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None

@@ -80,10 +80,12 @@ def audit() -> dict:
 
 
 def publish() -> dict:
+    from regbench.ops_publication import build_ops_publication
     from regbench.publish import publish as do_publish
     from regbench.warehouse import Warehouse
 
     settings = get_settings()
     with Warehouse(settings) as wh:
+        build_ops_publication(wh)
         manifest = do_publish(settings, wh)
     return {t: v["rows"] for t, v in manifest["tables"].items()}

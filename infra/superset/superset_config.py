@@ -1,0 +1,49 @@
+"""Superset configuration for regbench: everything from the environment, nothing defaulted that
+matters in production. Loaded through SUPERSET_CONFIG_PATH by `regbench superset ...`."""
+
+import os
+from pathlib import Path
+
+_home = Path(os.environ.get("SUPERSET_HOME", "var/superset")).resolve()
+_home.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]  # no default: regbench generates or demands one
+SQLALCHEMY_DATABASE_URI = os.environ.get(
+    "SUPERSET_METADATA_URI", f"sqlite:///{_home / 'superset.db'}?check_same_thread=false"
+)
+DATA_DIR = str(_home)
+
+# In-process caches: the local stack needs no Redis; a deployment sets SUPERSET_REDIS_URL.
+_redis = os.environ.get("SUPERSET_REDIS_URL")
+if _redis:
+    _cache = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": _redis, "CACHE_DEFAULT_TIMEOUT": 3600}
+else:
+    _cache = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 3600}
+CACHE_CONFIG = {**_cache, "CACHE_KEY_PREFIX": "regbench_"}
+DATA_CACHE_CONFIG = {**_cache, "CACHE_KEY_PREFIX": "regbench_data_"}
+FILTER_STATE_CACHE_CONFIG = {**_cache, "CACHE_KEY_PREFIX": "regbench_filter_"}
+EXPLORE_FORM_DATA_CACHE_CONFIG = {**_cache, "CACHE_KEY_PREFIX": "regbench_explore_"}
+
+# Network members read Swedish; English is one click away.
+BABEL_DEFAULT_LOCALE = os.environ.get("SUPERSET_LOCALE", "sv")
+LANGUAGES = {
+    "sv": {"flag": "se", "name": "Svenska"},
+    "en": {"flag": "us", "name": "English"},
+}
+
+FEATURE_FLAGS = {
+    "DASHBOARD_RBAC": True,
+    "EMBEDDED_SUPERSET": False,
+    "ALERT_REPORTS": False,
+}
+ROW_LIMIT = 50000
+# Dashboards read only the published file; nobody uploads or writes through Superset.
+PREVENT_UNSAFE_DB_CONNECTIONS = False  # duckdb:/// is a local file by design (read-only)
+SQLLAB_CTAS_NO_LIMIT = False
+TALISMAN_ENABLED = os.environ.get("SUPERSET_TALISMAN", "0") == "1"
+WTF_CSRF_ENABLED = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# No calls home from the server (the browser pixel is blocked in tests).
+SCARF_ANALYTICS = False
+# Roles, users and row-level security are provisioned over REST by `regbench dashboards deploy`.
+FAB_ADD_SECURITY_API = True

@@ -1,0 +1,87 @@
+"""Operational tables for the data-engineering and registry-manager dashboards.
+
+They summarise the ledger and the data-quality results of the night that is being published, so
+they are written by the publish step (after the audit), not by dbt (which runs before it). Counts,
+percentages and codes only: no pseudonym, row value or free text reaches them.
+"""
+
+from __future__ import annotations
+
+from regbench.warehouse import Warehouse
+
+# Warehouse checks run every night over the whole history; a day keeps only its last run, so a
+# second run on the same day publishes the same figures.
+_LATEST_WAREHOUSE_RUN = """
+    SELECT r.* FROM ops.dq_results AS r
+    JOIN (SELECT registry_id, CAST(checked_at AS DATE) AS day, MAX(checked_at) AS last_run
+          FROM ops.dq_results WHERE stage = 'warehouse'
+          GROUP BY registry_id, CAST(checked_at AS DATE)) AS l
+      ON l.registry_id = r.registry_id AND l.last_run = r.checked_at
+    WHERE r.stage = 'warehouse'
+"""
+
+OPS_TABLES: dict[str, str] = {
+    "pub_ops_ingestion": """
+        SELECT CAST(registry_id AS VARCHAR(32)) AS registry_id,
+               CAST(received_at AS DATE) AS received_on,
+               CAST(status AS VARCHAR(16)) AS status,
+               COUNT(*) AS files,
+               CAST(COALESCE(SUM(rows_loaded), 0) AS BIGINT) AS rows_loaded,
+               CAST(COALESCE(SUM(rows_rejected), 0) AS BIGINT) AS rows_rejected
+        FROM ops.ledger
+        GROUP BY registry_id, CAST(received_at AS DATE), status
+    """,
+    "pub_ops_dq_results": f"""
+        SELECT CAST(registry_id AS VARCHAR(32)) AS registry_id,
+               CAST(checked_at AS DATE) AS checked_on,
+               CAST(stage AS VARCHAR(16)) AS stage,
+               CAST(kahn_category AS VARCHAR(16)) AS kahn_category,
+               CAST(severity AS VARCHAR(8)) AS severity,
+               CAST(status AS VARCHAR(16)) AS status,
+               COUNT(*) AS checks
+        FROM (SELECT registry_id, checked_at, stage, kahn_category, severity, status
+              FROM ops.dq_results WHERE stage <> 'warehouse'
+              UNION ALL
+              SELECT registry_id, checked_at, stage, kahn_category, severity, status
+              FROM ({_LATEST_WAREHOUSE_RUN}) AS w) AS all_results
+        GROUP BY registry_id, CAST(checked_at AS DATE), stage, kahn_category, severity, status
+    """,
+    "pub_ops_unit_findings": f"""
+        SELECT CAST(w.registry_id AS VARCHAR(32)) AS registry_id,
+               CAST(w.unit_id AS VARCHAR(64)) AS unit_id,
+               CAST(w.period AS VARCHAR(16)) AS period,
+               CAST(w.check_name AS VARCHAR(64)) AS check_name,
+               CAST(w.column_name AS VARCHAR(64)) AS column_name,
+               CAST(w.kahn_category AS VARCHAR(16)) AS kahn_category,
+               CAST(w.severity AS VARCHAR(8)) AS severity,
+               CAST(w.status AS VARCHAR(16)) AS status,
+               CAST(w.observed_value AS DOUBLE PRECISION) AS observed_value,
+               CAST(w.threshold_value AS DOUBLE PRECISION) AS threshold_value
+        FROM ({_LATEST_WAREHOUSE_RUN}) AS w
+        JOIN (SELECT registry_id, MAX(checked_at) AS last_run FROM ops.dq_results
+              WHERE stage = 'warehouse' GROUP BY registry_id) AS newest
+          ON newest.registry_id = w.registry_id AND newest.last_run = w.checked_at
+        WHERE w.unit_id IS NOT NULL
+    """,
+    "pub_ops_freshness": """
+        SELECT CAST(registry_id AS VARCHAR(32)) AS registry_id,
+               MAX(received_at) AS last_received_at,
+               CAST(CURRENT_DATE - CAST(MAX(received_at) AS DATE) AS INTEGER) AS days_since_delivery,
+               CAST(MAX(CASE WHEN status = 'loaded' THEN period END) AS VARCHAR(16))
+                   AS last_period_loaded,
+               CAST(SUM(CASE WHEN status = 'quarantined' THEN 1 ELSE 0 END) AS BIGINT)
+                   AS files_in_quarantine,
+               COUNT(*) AS files_received
+        FROM ops.ledger
+        GROUP BY registry_id
+    """,
+}
+
+
+def build_ops_publication(wh: Warehouse) -> list[str]:
+    """(Re)create the pub_ops_* tables in the publication schema, in one transaction."""
+    with wh.transaction():
+        for name, sql in OPS_TABLES.items():
+            wh.execute(f"DROP TABLE IF EXISTS publication.{name}")
+            wh.execute(f"CREATE TABLE publication.{name} AS {sql}")
+    return list(OPS_TABLES)
