@@ -49,6 +49,7 @@ test-fast: install
 
 lint: install
 	$(VENV)/bin/ruff check src tests dags benchmarks
+	$(VENV)/bin/regbench dashboards check
 
 bench: install
 	$(VENV)/bin/python benchmarks/run_pipeline.py

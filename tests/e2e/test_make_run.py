@@ -4,10 +4,8 @@ independently from the generated files with nothing but the csv module."""
 
 import csv
 import json
-import os
 import re
 import subprocess
-import sys
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -17,26 +15,6 @@ import pytest
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
-REGBENCH = str(Path(sys.executable).with_name("regbench"))
-SCALE = "0.2"
-
-
-def _env(var: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"REGBENCH_DEMO": "1", "REGBENCH_VAR": str(var), "REGBENCH_WAREHOUSE": "duckdb",
-                "REGBENCH_TODAY": "2026-11-24", "COLUMNS": "160"})
-    env.pop("REGBENCH_INBOX", None)
-    env.pop("REGBENCH_DUCKDB_PATH", None)
-    return env
-
-
-@pytest.fixture(scope="module")
-def nightly(tmp_path_factory):
-    var = tmp_path_factory.mktemp("var")
-    first = subprocess.run([REGBENCH, "run", "--demo-scale", SCALE], env=_env(var),
-                           capture_output=True, text=True, timeout=1800)
-    manifest1 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
-    return var, first, manifest1
 
 
 def _published(var: Path) -> dict[tuple, tuple]:
@@ -139,9 +117,9 @@ def test_data_docs_were_built(nightly):
     assert "palliativ__dodsfall" in index.read_text(encoding="utf-8")
 
 
-def test_second_run_takes_in_nothing_and_changes_nothing(nightly):
+def test_second_run_takes_in_nothing_and_changes_nothing(nightly, regbench_cli, nightly_env):
     var, _, manifest1 = nightly
-    second = subprocess.run([REGBENCH, "run"], env=_env(var), capture_output=True, text=True,
+    second = subprocess.run([regbench_cli, "run"], env=nightly_env(var), capture_output=True, text=True,
                             timeout=1800)
     assert second.returncode == 0, second.stdout[-4000:]
     assert re.search(r"files taken in\W+0 \(0 loaded", second.stdout), second.stdout[-2000:]

@@ -132,8 +132,10 @@ def _dashboard_yaml(dash: spec.Dashboard) -> dict:
             "id": f"NATIVE_FILTER-{spec.stable_uuid('filter', dash.slug + column)[:12]}",
             "name": label, "filterType": "filter_select", "type": "NATIVE_FILTER",
             "targets": [{"column": {"name": column}, "datasetUuid": ds.uuid}],
-            "controlValues": {"enableEmptyFilter": False, "defaultToFirstItem": False,
-                              "multiSelect": True, "searchAllOptions": False,
+            # one indicator at a time: a funnel or a trend mixing indicators means nothing
+            "controlValues": {"enableEmptyFilter": column == "indicator_id",
+                              "defaultToFirstItem": column == "indicator_id",
+                              "multiSelect": column != "indicator_id", "searchAllOptions": False,
                               "inverseSelection": False},
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
             "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []},

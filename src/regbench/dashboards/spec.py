@@ -175,7 +175,11 @@ def _registry_managers() -> Dashboard:
               params={"x_axis": "period_start", "time_grain_sqla": "P1M", "groupby": "unit_name",
                       "metric": metric("SUM(registrations)", "Registreringar"),
                       "linear_color_scheme": "schemeBlues", "row_limit": 50000,
-                      "normalize_across": "heatmap", "show_legend": True, "xscale_interval": 3,
+                      "normalize_across": "heatmap", "show_legend": True, "show_values": False,
+                      "show_percentage": False, "value_bounds": [None, None],
+                      "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc",
+                      "y_axis_format": "SMART_NUMBER", "xscale_interval": None,
+                      "yscale_interval": None, "left_margin": "auto", "bottom_margin": "auto",
                       "time_range": "No filter"}),
         Chart("rm_collapses", "Enheter vars registreringar har rasat", "table", REGISTRATIONS,
               columns=["registry_id", "unit_name", "period_start", "registrations",
@@ -207,7 +211,9 @@ def _registry_managers() -> Dashboard:
               "echarts_timeseries_line", REGISTRATIONS, columns=["period_start", "registry_id"],
               metrics=[metric("MAX(lag_p90_days)", "p90 dagar")],
               params={"x_axis": "period_start", "time_grain_sqla": "P1M",
-                      "groupby": ["registry_id"], "row_limit": 10000, "time_range": "No filter"}),
+                      "groupby": ["registry_id"], "row_limit": 10000, "time_range": "No filter",
+                      "show_legend": True, "y_axis_format": "SMART_NUMBER",
+                      "connectNulls": True}),
     ]
     filters = [("Register", "registry_id", REGISTRATIONS), ("Enhet", "unit_name", REGISTRATIONS)]
     return Dashboard("registerhallare", "Registerhållare: registrering, täckning, fullständighet",

@@ -1,0 +1,40 @@
+"""The e2e tests share one nightly run on small demo data (about 2 minutes)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REGBENCH = str(Path(sys.executable).with_name("regbench"))
+SCALE = "0.2"
+
+
+def _env(var: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"REGBENCH_DEMO": "1", "REGBENCH_VAR": str(var), "REGBENCH_WAREHOUSE": "duckdb",
+                "REGBENCH_TODAY": "2026-11-24", "COLUMNS": "160"})
+    env.pop("REGBENCH_INBOX", None)
+    env.pop("REGBENCH_DUCKDB_PATH", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def nightly(tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    first = subprocess.run([REGBENCH, "run", "--demo-scale", SCALE], env=_env(var),
+                           capture_output=True, text=True, timeout=1800)
+    manifest1 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
+    return var, first, manifest1
+
+
+@pytest.fixture(scope="session")
+def regbench_cli() -> str:
+    return REGBENCH
+
+
+@pytest.fixture(scope="session")
+def nightly_env():
+    return _env
