@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from regbench.warehouse import Warehouse
 
-# Warehouse checks run every night over the whole history; a day keeps only its last run, so a
-# second run on the same day publishes the same figures.
+# Checks over the warehouse (and the audit) run every night over the whole history; a day keeps
+# only its last run, so a second run on the same day publishes the same figures. Door checks are
+# per file and run once per file.
+_LATEST_RUNS = """
+    SELECT r.* FROM ops.dq_results AS r
+    JOIN (SELECT registry_id, stage, CAST(checked_at AS DATE) AS day, MAX(checked_at) AS last_run
+          FROM ops.dq_results WHERE stage <> 'door'
+          GROUP BY registry_id, stage, CAST(checked_at AS DATE)) AS l
+      ON l.registry_id = r.registry_id AND l.stage = r.stage AND l.last_run = r.checked_at
+"""
 _LATEST_WAREHOUSE_RUN = """
     SELECT r.* FROM ops.dq_results AS r
     JOIN (SELECT registry_id, CAST(checked_at AS DATE) AS day, MAX(checked_at) AS last_run
@@ -40,10 +48,10 @@ OPS_TABLES: dict[str, str] = {
                CAST(status AS VARCHAR(16)) AS status,
                COUNT(*) AS checks
         FROM (SELECT registry_id, checked_at, stage, kahn_category, severity, status
-              FROM ops.dq_results WHERE stage <> 'warehouse'
+              FROM ops.dq_results WHERE stage = 'door'
               UNION ALL
               SELECT registry_id, checked_at, stage, kahn_category, severity, status
-              FROM ({_LATEST_WAREHOUSE_RUN}) AS w) AS all_results
+              FROM ({_LATEST_RUNS}) AS w) AS all_results
         GROUP BY registry_id, CAST(checked_at AS DATE), stage, kahn_category, severity, status
     """,
     "pub_ops_unit_findings": f"""
