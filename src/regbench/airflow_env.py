@@ -41,7 +41,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _airflow_bin() -> str:
+def airflow_bin() -> str:
     candidate = Path(sys.executable).with_name("airflow")
     return str(candidate) if candidate.exists() else (shutil.which("airflow") or "airflow")
 
@@ -55,7 +55,7 @@ def ensure_metadata(settings: Settings) -> None:
     marker = home / ".migrated"
     if marker.exists() and (home / "airflow.db").exists():
         return
-    _run([_airflow_bin(), "db", "migrate"], env, settings.logs / "airflow-db-migrate.log")
+    _run([airflow_bin(), "db", "migrate"], env, settings.logs / "airflow-db-migrate.log")
     marker.touch()
 
 
@@ -66,7 +66,7 @@ def dags_test(
     env = airflow_env(settings)
     log_file = settings.logs / f"dags-test-{dag_id}.log"
     start = time.monotonic()
-    ok = _run([_airflow_bin(), "dags", "test", dag_id], env, log_file, check=False) == 0
+    ok = _run([airflow_bin(), "dags", "test", dag_id], env, log_file, check=False) == 0
     if ok:
         ok = _dag_run_succeeded(log_file)
     return ok, time.monotonic() - start, log_file

@@ -19,15 +19,6 @@ _LATEST_RUNS = """
           GROUP BY registry_id, stage, CAST(checked_at AS DATE)) AS l
       ON l.registry_id = r.registry_id AND l.stage = r.stage AND l.last_run = r.checked_at
 """
-_LATEST_WAREHOUSE_RUN = """
-    SELECT r.* FROM ops.dq_results AS r
-    JOIN (SELECT registry_id, CAST(checked_at AS DATE) AS day, MAX(checked_at) AS last_run
-          FROM ops.dq_results WHERE stage = 'warehouse'
-          GROUP BY registry_id, CAST(checked_at AS DATE)) AS l
-      ON l.registry_id = r.registry_id AND l.last_run = r.checked_at
-    WHERE r.stage = 'warehouse'
-"""
-
 OPS_TABLES: dict[str, str] = {
     "pub_ops_ingestion": """
         SELECT CAST(registry_id AS VARCHAR(32)) AS registry_id,
@@ -54,7 +45,7 @@ OPS_TABLES: dict[str, str] = {
               FROM ({_LATEST_RUNS}) AS w) AS all_results
         GROUP BY registry_id, CAST(checked_at AS DATE), stage, kahn_category, severity, status
     """,
-    "pub_ops_unit_findings": f"""
+    "pub_ops_unit_findings": """
         SELECT CAST(w.registry_id AS VARCHAR(32)) AS registry_id,
                CAST(w.unit_id AS VARCHAR(64)) AS unit_id,
                CAST(w.period AS VARCHAR(16)) AS period,
@@ -65,11 +56,11 @@ OPS_TABLES: dict[str, str] = {
                CAST(w.status AS VARCHAR(16)) AS status,
                CAST(w.observed_value AS DOUBLE PRECISION) AS observed_value,
                CAST(w.threshold_value AS DOUBLE PRECISION) AS threshold_value
-        FROM ({_LATEST_WAREHOUSE_RUN}) AS w
+        FROM ops.dq_results AS w
         JOIN (SELECT registry_id, MAX(checked_at) AS last_run FROM ops.dq_results
               WHERE stage = 'warehouse' GROUP BY registry_id) AS newest
           ON newest.registry_id = w.registry_id AND newest.last_run = w.checked_at
-        WHERE w.unit_id IS NOT NULL
+        WHERE w.stage = 'warehouse' AND w.unit_id IS NOT NULL
     """,
     "pub_ops_freshness": """
         SELECT CAST(registry_id AS VARCHAR(32)) AS registry_id,

@@ -11,14 +11,13 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 
-from regbench.airflow_env import _airflow_bin, airflow_env, ensure_metadata
+from regbench.airflow_env import airflow_bin, airflow_env, ensure_metadata
 from regbench.config import Settings
 from regbench.dashboards.deploy import deploy
 from regbench.superset_api import SupersetClient
-from regbench.superset_stack import SupersetStack, stop
+from regbench.superset_stack import SupersetStack, stop, wait_for_http
 
 AIRFLOW_PORT = 8080
 
@@ -29,22 +28,8 @@ def _start_airflow(settings: Settings, what: list[str], log: Path) -> subprocess
     env["AIRFLOW__API__PORT"] = str(AIRFLOW_PORT)
     env["AIRFLOW__API__HOST"] = "127.0.0.1"
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    return subprocess.Popen([_airflow_bin(), *what], env=env, stdout=out, stderr=subprocess.STDOUT,
+    return subprocess.Popen([airflow_bin(), *what], env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} did not come up: the process exited; see {log}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s; see {log}")
 
 
 def airflow_password(settings: Settings) -> str | None:
@@ -80,8 +65,8 @@ def serve(settings: Settings, console: Console, bundle_dir: Path, users_file: Pa
         with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as client:
             report = deploy(client, settings, bundle_dir, users_file)
         console.print(f"dashboards deployed: {report.dashboards} dashboards, {report.charts} charts")
-        _wait_http(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", procs[1],
-                   settings.logs / "airflow-api-server.log")
+        wait_for_http(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", procs[1],
+                      settings.logs / "airflow-api-server.log", timeout=180)
         console.print(f"\n[bold]Superset[/]  {stack.url}   user {stack.admin_user}  password "
                       f"{stack.admin_password()}")
         console.print(f"[bold]Airflow[/]   http://127.0.0.1:{AIRFLOW_PORT}   user admin  password "

@@ -135,19 +135,25 @@ class SupersetStack:
         )
 
     def wait_healthy(self, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise SupersetError(
-                    f"Superset exited with code {proc.returncode}; see {self.settings.logs / 'superset.log'}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        raise SupersetError(f"Superset did not answer {self.url}/health within {timeout:.0f} s")
+        try:
+            wait_for_http(f"{self.url}/health", proc, self.settings.logs / "superset.log", timeout)
+        except RuntimeError as exc:
+            raise SupersetError(str(exc)) from None
+
+
+def wait_for_http(url: str, proc: subprocess.Popen | None, log: Path, timeout: float) -> None:
+    """Until `url` answers below 500; fails early, naming the log, if the process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url} did not come up: the process exited ({proc.returncode}); see {log}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s; see {log}")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:

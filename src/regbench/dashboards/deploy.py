@@ -87,16 +87,20 @@ def _dataset_ids(client: SupersetClient) -> dict[str, int]:
             for d in client.list_all("dataset", ["id", "table_name"])}
 
 
-def _datasource_permissions(client: SupersetClient, names: list[str], ids: dict[str, int]) -> list[int]:
-    """permission-view ids of `datasource_access` on the named datasets."""
-    wanted = {f"[{spec.DATABASE_NAME}].[{n}](id:{ids[n]})" for n in names}
-    found = []
-    for pv in client.list_all("security/permissions-resources"):
-        if pv["permission"]["name"] == "datasource_access" and pv["view_menu"]["name"] in wanted:
-            found.append(pv["id"])
-    if len(found) != len(wanted):
-        raise RuntimeError(f"Superset has no datasource_access permission for some of {sorted(wanted)}")
-    return found
+def _datasource_permissions(client: SupersetClient, ids: dict[str, int]) -> dict[str, int]:
+    """dataset name -> permission-view id of `datasource_access` on it (one listing)."""
+    by_view = {f"[{spec.DATABASE_NAME}].[{name}](id:{i})": name for name, i in ids.items()}
+    return {by_view[pv["view_menu"]["name"]]: pv["id"]
+            for pv in client.list_all("security/permissions-resources")
+            if pv["permission"]["name"] == "datasource_access" and pv["view_menu"]["name"] in by_view}
+
+
+def _grant(client: SupersetClient, role_id: int, names: list[str], permissions: dict[str, int]) -> None:
+    missing = [n for n in names if n not in permissions]
+    if missing:
+        raise RuntimeError(f"Superset has no datasource_access permission on {missing}")
+    client.post(f"/api/v1/security/roles/{role_id}/permissions",
+                json={"permission_view_menu_ids": [permissions[n] for n in names]})
 
 
 def _ensure_rls(client: SupersetClient, name: str, clause: str, role_id: int, table_ids: list[int],
@@ -118,20 +122,17 @@ def _dashboard_ids(client: SupersetClient) -> dict[str, int]:
 
 def provision_access(client: SupersetClient, report: DeployReport) -> dict[str, int]:
     ids = _dataset_ids(client)
+    permissions = _datasource_permissions(client, ids)
     dashboards = _dashboard_ids(client)
     roles: dict[str, int] = {}
     for registry_id in spec.NETWORKS:
         name = network_role(registry_id)
         role_id = roles[name] = _ensure_role(client, name, report)
-        client.post(f"/api/v1/security/roles/{role_id}/permissions",
-                    json={"permission_view_menu_ids": _datasource_permissions(
-                        client, NETWORK_DATASETS, ids)})
+        _grant(client, role_id, NETWORK_DATASETS, permissions)
         _ensure_rls(client, f"regbench {registry_id}", f"registry_id = '{registry_id}'", role_id,
                     [ids[n] for n in NETWORK_DATASETS], report)
     manager = roles[REGISTRY_MANAGER_ROLE] = _ensure_role(client, REGISTRY_MANAGER_ROLE, report)
-    client.post(f"/api/v1/security/roles/{manager}/permissions",
-                json={"permission_view_menu_ids": _datasource_permissions(
-                    client, NETWORK_DATASETS + MANAGER_DATASETS, ids)})
+    _grant(client, manager, NETWORK_DATASETS + MANAGER_DATASETS, permissions)
     # Dashboard RBAC: a network's dashboard is visible to its role (and admins) only.
     for dash in spec.dashboards():
         if dash.slug not in dashboards:
