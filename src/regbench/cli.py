@@ -71,6 +71,27 @@ def ingest(registry: str) -> None:
 
 
 @app.command()
+def fetch(registry: str) -> None:
+    """Download a registry's new files from its SFTP or HTTPS source into the inbox; nothing is loaded."""
+    from regbench.contracts import load_contracts
+    from regbench.sources import SourceError
+    from regbench.sources import fetch as fetch_source
+
+    settings = get_settings()
+    contract = load_contracts(settings.contracts_dir)[registry]
+    try:
+        report = fetch_source(settings, contract)
+    except SourceError as exc:
+        console.print(f"[red]{registry}: {exc}")
+        raise typer.Exit(1) from None
+    target = settings.inbox / contract.inbox_folder
+    console.print(f"{registry} ({contract.source.kind}): {len(report.downloaded)} downloaded, "
+                  f"{report.unchanged} unchanged, in {target}")
+    for name in report.downloaded:
+        console.print(f"  {name}")
+
+
+@app.command()
 def build() -> None:
     """dbt build, audit and publish (without Airflow)."""
     from regbench import nightly

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -150,10 +150,31 @@ class Entity(_Strict):
         return m.group("period") if m else None
 
 
-class Source(_Strict):
-    kind: Literal["drop_folder"] = "drop_folder"
+class DropFolderSource(_Strict):
+    kind: Literal["drop_folder"]
     # relative paths are resolved against REGBENCH_INBOX
     path: str
+
+
+class SftpSource(_Strict):
+    """The registry's SFTP server. Host, port, user, password or key and the server's host key come
+    from the Airflow connection `conn_id` (Airflow's store, or AIRFLOW_CONN_<ID> in the environment)."""
+
+    kind: Literal["sftp"]
+    conn_id: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    remote_dir: str = "."
+
+
+class HttpsSource(_Strict):
+    """The registry's export endpoint: `url` lists the files as JSON; the token is the password of
+    the Airflow connection `conn_id`."""
+
+    kind: Literal["https"]
+    conn_id: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    url: str = Field(pattern=r"^https?://")
+
+
+Source = Annotated[DropFolderSource | SftpSource | HttpsSource, Field(discriminator="kind")]
 
 
 class Contract(_Strict):
@@ -173,6 +194,11 @@ class Contract(_Strict):
         if len(set(names)) != len(names):
             raise ValueError("entity names must be unique")
         return self
+
+    @property
+    def inbox_folder(self) -> str:
+        """Folder under the inbox where this registry's files arrive (remote sources download there)."""
+        return self.source.path if isinstance(self.source, DropFolderSource) else self.registry_id
 
     def entity(self, name: str) -> Entity:
         for e in self.entities:

@@ -21,6 +21,7 @@ from regbench.optouts import apply_optout_list, remove_opted_out
 from regbench.parsing import FileRejected, ParsedFile, parse_file
 from regbench.pseudonym import Pseudonymiser, load_key
 from regbench.quarantine import QuarantineReason, quarantine_file, remove_from_quarantine
+from regbench.sources import SourceError, fetch
 from regbench.warehouse import Warehouse, raw_columns
 
 log = logging.getLogger("regbench.ingest")
@@ -36,6 +37,9 @@ class IngestReport:
     rows_rejected: int = 0
     checks_passed: int = 0
     checks_failed: int = 0
+    files_downloaded: int = 0
+    # the source could not be read: files already in the inbox are still processed, the run fails
+    source_error: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -64,6 +68,12 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
         for entity in contract.entities:
             if entity.role != "optouts":
                 wh.ensure_raw_table(contract, entity)
+        try:
+            fetched = fetch(settings, contract)
+            report.files_downloaded = len(fetched.downloaded)
+        except SourceError as exc:
+            report.source_error = str(exc)
+            log.error("%s: %s", registry_id, exc)
         deliveries = extract(settings, wh, contract, now)
         report.files_new = len(deliveries)
         log.info("%s: %d file(s) to process", registry_id, len(deliveries))

@@ -50,7 +50,7 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
     every night); the same bytes under a new name are recorded as a duplicate and load nothing.
     Files left `received` by an interrupted run are returned again, so a crash never loses one.
     """
-    inbox = settings.inbox / contract.source.path
+    inbox = settings.inbox / contract.inbox_folder
     inbox.mkdir(parents=True, exist_ok=True)
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
         file_id = sha256_of(path)

@@ -31,12 +31,17 @@ def ingest(registry_id: str) -> dict:
 
 
 def fail_on_quarantine(report: dict) -> None:
+    problems = []
+    if report.get("source_error"):
+        problems.append(f"source not read: {report['source_error']}")
     if report.get("files_quarantined"):
         settings = get_settings()
-        raise StepFailed(
-            f"{report['registry_id']}: {report['files_quarantined']} file(s) quarantined; see "
-            f"`regbench quarantine list` or {settings.quarantine / report['registry_id']}"
+        problems.append(
+            f"{report['files_quarantined']} file(s) quarantined; see `regbench quarantine list` "
+            f"or {settings.quarantine / report['registry_id']}"
         )
+    if problems:
+        raise StepFailed(f"{report['registry_id']}: " + "; ".join(problems))
 
 
 def build() -> dict:

@@ -24,7 +24,7 @@ def small(tmp_path_factory):
 def test_every_entity_gets_files_named_by_its_pattern(small):
     out, report = small
     for contract in CONTRACTS.values():
-        names = [p.name for p in (out / contract.source.path).iterdir()]
+        names = [p.name for p in (out / contract.inbox_folder).iterdir()]
         for entity in contract.entities:
             if entity.role == "optouts":  # delivered by registries, not part of the demo
                 continue
@@ -35,7 +35,7 @@ def test_every_entity_gets_files_named_by_its_pattern(small):
 def test_files_use_the_contract_encoding_delimiter_and_header(small):
     out, _ = small
     for contract in CONTRACTS.values():
-        for path in (out / contract.source.path).iterdir():
+        for path in (out / contract.inbox_folder).iterdir():
             entity, _ = contract.classify(path.name)
             fmt = contract.format_of(entity)
             with path.open(encoding=fmt.encoding, newline="") as fh:

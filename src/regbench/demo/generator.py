@@ -178,7 +178,7 @@ def generate(out_dir: Path, contracts: dict[str, Contract], units_csv: Path, *, 
             continue
         rng = np.random.default_rng([seed, sum(map(ord, registry_id))])
         _Registry(registry_id, contracts[registry_id], units[registry_id], rng, scale, periods,
-                  last_day, out_dir / contracts[registry_id].source.path, report, progress).run()
+                  last_day, out_dir / contracts[registry_id].inbox_folder, report, progress).run()
     return report
 
 
