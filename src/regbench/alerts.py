@@ -21,18 +21,6 @@ from regbench.warehouse_checks import FAILED, UnitCheck
 log = logging.getLogger("regbench.alerts")
 ALERTING = {"registration_frequency", "coverage"}
 
-ALERTS_DDL = """CREATE TABLE IF NOT EXISTS ops.alerts (
-    registry_id VARCHAR NOT NULL,
-    unit_id VARCHAR NOT NULL,
-    check_name VARCHAR NOT NULL,
-    opened_at TIMESTAMP NOT NULL,
-    observed_value DOUBLE PRECISION,
-    threshold_value DOUBLE PRECISION,
-    period VARCHAR,
-    recipient VARCHAR NOT NULL,
-    sent_at TIMESTAMP,
-    closed_at TIMESTAMP
-)"""
 
 
 @dataclass(frozen=True)
@@ -85,7 +73,7 @@ def message(check: UnitCheck, contract: Contract, dashboard_url: str) -> tuple[s
 
 def process(wh: Warehouse, results: list[UnitCheck], contracts: dict[str, Contract], now: datetime,
             smtp: SmtpConfig | None = None, dashboard_url: str | None = None) -> AlertReport:
-    wh.execute(ALERTS_DDL)
+    wh.ensure_ops()
     dashboard_url = dashboard_url or os.environ.get("REGBENCH_DASHBOARD_URL", "http://127.0.0.1:8088/")
     report = AlertReport()
     open_alerts = {(r, u, c) for r, u, c in wh.fetchall(

@@ -20,6 +20,9 @@ dashboards_app = typer.Typer(help="Superset dashboards as code (superset/).", no
 app.add_typer(demo_app, name="demo")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(quarantine_app, name="quarantine")
+publish_app = typer.Typer(help="What readers see: the live release, and rolling it back.",
+                          no_args_is_help=True)
+app.add_typer(publish_app, name="publish")
 console = Console()
 
 
@@ -96,8 +99,10 @@ def build() -> None:
     """dbt build, audit and publish (without Airflow)."""
     from regbench import nightly
 
-    for step in (nightly.build, nightly.audit, nightly.publish):
-        console.print(f"{step.__name__}: {step()}")
+    console.print(f"build: {nightly.build()}")
+    audited = nightly.audit()
+    console.print(f"audit: {audited}")
+    console.print(f"publish: {nightly.publish(held=audited['held'])}")
 
 
 @app.command()
@@ -131,6 +136,89 @@ def contracts() -> None:
         raise typer.Exit(1) from None
     for c in loaded.values():
         console.print(f"{c.registry_id}: {c.name} ({', '.join(e.name for e in c.entities)})")
+
+
+@app.command()
+def reprocess(
+    registry: str = typer.Option(..., "--registry", help="Registry id, e.g. njur."),
+    period: str = typer.Option(..., "--period", help="The period as in the file name, e.g. 2026-10."),
+    build: bool = typer.Option(True, help="Also rebuild, audit and publish the marts afterwards."),
+) -> None:
+    """Replay exactly the files of one registry and period (from the lake) through validation and
+    load, then through the marts."""
+    from datetime import datetime
+
+    from regbench import nightly
+    from regbench.reprocess import ReprocessError, mark_for_reprocessing
+    from regbench.warehouse import Warehouse
+
+    with Warehouse(get_settings(), loader=True) as wh:
+        try:
+            names = mark_for_reprocessing(wh, registry, period, datetime.now().replace(microsecond=0))
+        except ReprocessError as exc:
+            console.print(f"[red]{exc}")
+            raise typer.Exit(1) from None
+    console.print(f"{registry} {period}: replaying {', '.join(names)}")
+    report = nightly.ingest(registry)
+    console.print(f"loaded {report['files_loaded']} file(s), {report['rows_loaded']} rows, "
+                  f"{report['rows_rejected']} rejected, {report['files_quarantined']} quarantined")
+    if report["files_quarantined"]:
+        console.print("[red]A replayed file was quarantined: see `regbench quarantine list`.")
+        raise typer.Exit(1)
+    if build:
+        nightly.build()
+        audited = nightly.audit()
+        result = nightly.publish(held=audited["held"])
+        console.print(f"published release {result['release_id']}")
+
+
+@publish_app.command("status")
+def publish_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Which night is live, the releases kept for rollback, and how the last attempt ended."""
+    from regbench.publish import status
+    from regbench.warehouse import Warehouse
+
+    with Warehouse(get_settings()) as wh:
+        st = status(wh)
+    if as_json:
+        console.print_json(json.dumps(st))
+        return
+    live, last = st["live"], st["last_attempt"]
+    if live is None:
+        console.print("[yellow]Nothing is published yet.")
+    else:
+        console.print(f"[bold]Live:[/] release {live['release_id']}, published {live['published_at']}")
+        for registry_id, why in live["held"].items():
+            console.print(f"  [yellow]{registry_id} held at its previous numbers:[/] {why}")
+    if last is not None:
+        colour = "green" if last["outcome"] == "published" else "red"
+        console.print(f"[bold]Last attempt:[/] {last['at']} [{colour}]{last['outcome']}[/]"
+                      + (f" ({last['release_id']})" if last["release_id"] else ""))
+        if last["detail"]:
+            console.print(f"  {last['detail']}")
+    table = Table("release", "published at", "status", "held registries")
+    for r in st["releases"]:
+        table.add_row(r["release_id"], r["published_at"], r["status"], ", ".join(r["held"]))
+    console.print(table)
+
+
+@publish_app.command("rollback")
+def publish_rollback(
+    to: str = typer.Option(None, "--to", help="A kept release id (default: the one before the live)."),
+) -> None:
+    """Make an earlier night live again, atomically; the night rolled back stays kept."""
+    from regbench.publish import RollbackError, rollback
+    from regbench.warehouse import Warehouse
+
+    settings = get_settings()
+    with Warehouse(settings) as wh:
+        try:
+            manifest = rollback(settings, wh, to)
+        except RollbackError as exc:
+            console.print(f"[red]{exc}")
+            raise typer.Exit(1) from None
+    console.print(f"release {manifest['release_id']} (published {manifest['published_at']}) is live again")
+    console.print("Superset caches chart data: refresh the dashboards (or wait for the cache timeout).")
 
 
 @quarantine_app.command("list")

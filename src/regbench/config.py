@@ -23,6 +23,11 @@ class Settings:
     contracts_dir: Path
 
     @property
+    def loader_dsn(self) -> str:
+        """Ingest writes raw and ops as the loader role when one is configured (infra/postgres)."""
+        return os.environ.get("REGBENCH_LOADER_DSN") or self.postgres_dsn
+
+    @property
     def var(self) -> Path:
         return Path(os.environ.get("REGBENCH_VAR", self.home / "var")).resolve()
 

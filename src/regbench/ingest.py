@@ -62,7 +62,7 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
     units = known_units(settings, registry_id)
     report = IngestReport(registry_id)
     now = datetime.now().replace(microsecond=0)
-    with Warehouse(settings) as wh:
+    with Warehouse(settings, loader=True) as wh:
         wh.ensure_ops()
         # every entity's table exists even before its first delivery, so dbt can always build
         for entity in contract.entities:

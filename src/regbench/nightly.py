@@ -44,17 +44,32 @@ def fail_on_quarantine(report: dict) -> None:
         raise StepFailed(f"{report['registry_id']}: " + "; ".join(problems))
 
 
+def _log_attempt(outcome: str, detail: str) -> None:
+    from regbench.publish import log_attempt
+    from regbench.warehouse import Warehouse
+
+    with Warehouse(get_settings()) as wh:
+        log_attempt(wh, outcome, detail)
+
+
 def build() -> dict:
     from regbench.transform import run_dbt
 
     report = run_dbt(get_settings(), "build")
     if not report.succeeded:
-        raise StepFailed("dbt build failed:\n  " + "\n  ".join(report.failures or ["see dbt log"]))
+        detail = "dbt build failed:\n  " + "\n  ".join(report.failures or ["see dbt log"])
+        _log_attempt("build_failed", detail[:4000])
+        raise StepFailed(detail + "\nThe live publication is unchanged.")
     return {"nodes_ok": report.nodes_ok, "nodes_failed": report.nodes_failed}
 
 
 def audit() -> dict:
-    """Data-quality checks over the history (with alerts), then the audit of the publication."""
+    """Data-quality checks over the history (with alerts), then the audit of the publication.
+
+    A fatal finding for one registry holds back that registry's numbers (`held` in the result,
+    which publish honours); a fatal finding over the whole publication, or every registry held,
+    stops the run with nothing published.
+    """
     from datetime import datetime
 
     from regbench.alerts import SmtpConfig, process
@@ -76,15 +91,24 @@ def audit() -> dict:
     for r in failed:
         log.warning("data quality: %s %s %s %s observed %s, threshold %s", r.registry_id, r.unit_id,
                     r.check_name, r.column_name or "", r.observed_value, r.threshold_value)
-    fatal = [f"{r.registry_id} {r.unit_id} {r.check_name}" for r in failed if r.severity == "fatal"]
-    if report.fatal_failures or fatal:
-        raise StepFailed("audit failed, nothing published: " + "; ".join(report.fatal_failures + fatal))
+    held: dict[str, list[str]] = {k: list(v) for k, v in report.fatal_by_registry.items()}
+    for r in failed:
+        if r.severity == "fatal":
+            held.setdefault(r.registry_id, []).append(f"{r.check_name} at unit {r.unit_id}")
+    if report.fatal_failures or (held and set(held) >= set(contracts)):
+        detail = "; ".join(report.fatal_failures + [f"{k}: {', '.join(v)}" for k, v in held.items()])
+        _log_attempt("blocked", f"audit failed: {detail}")
+        raise StepFailed(f"audit failed, nothing published, the live publication is unchanged: {detail}")
+    for registry_id, reasons in held.items():
+        log.error("%s held back: its numbers stay as last published (%s)", registry_id,
+                  "; ".join(reasons))
     return {"passed": report.passed, "failed": report.failed, "unit_checks": len(results),
             "unit_checks_failed": len(failed), "alerts_opened": alerts.opened,
-            "alerts_sent": alerts.sent, "alerts_unsent": alerts.unsent}
+            "alerts_sent": alerts.sent, "alerts_unsent": alerts.unsent,
+            "held": {k: "; ".join(v) for k, v in held.items()}}
 
 
-def publish() -> dict:
+def publish(held: dict[str, str] | None = None) -> dict:
     from regbench.ops_publication import build_ops_publication
     from regbench.publish import publish as do_publish
     from regbench.warehouse import Warehouse
@@ -92,5 +116,6 @@ def publish() -> dict:
     settings = get_settings()
     with Warehouse(settings) as wh:
         build_ops_publication(wh)
-        manifest = do_publish(settings, wh)
-    return {t: v["rows"] for t, v in manifest["tables"].items()}
+        manifest = do_publish(settings, wh, held=held)
+    return {"release_id": manifest["release_id"], "held": sorted(manifest["held"]),
+            "tables": {t: v["rows"] for t, v in manifest["tables"].items()}}

@@ -106,7 +106,37 @@ OPS_DDL = [
     "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS period VARCHAR",
     "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS observed_value DOUBLE PRECISION",
     "ALTER TABLE ops.dq_results ADD COLUMN IF NOT EXISTS threshold_value DOUBLE PRECISION",
+    # one row per alert episode: a unit's collapse or low coverage is announced once
+    """CREATE TABLE IF NOT EXISTS ops.alerts (
+        registry_id VARCHAR NOT NULL,
+        unit_id VARCHAR NOT NULL,
+        check_name VARCHAR NOT NULL,
+        opened_at TIMESTAMP NOT NULL,
+        observed_value DOUBLE PRECISION,
+        threshold_value DOUBLE PRECISION,
+        period VARCHAR,
+        recipient VARCHAR NOT NULL,
+        sent_at TIMESTAMP,
+        closed_at TIMESTAMP
+    )""",
+    # every published night (write-audit-publish) and every attempt to publish one
+    """CREATE TABLE IF NOT EXISTS ops.releases (
+        release_id VARCHAR PRIMARY KEY,
+        published_at TIMESTAMP NOT NULL,
+        status VARCHAR NOT NULL,
+        held VARCHAR,
+        manifest VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ops.publish_log (
+        attempted_at TIMESTAMP NOT NULL,
+        outcome VARCHAR NOT NULL,
+        release_id VARCHAR,
+        detail VARCHAR
+    )""",
 ]
+# Bump when OPS_DDL changes. The DDL runs only while ops.schema_version is behind, so roles that
+# may not create or alter tables in ops (the transformer on PostgreSQL) never attempt it.
+OPS_SCHEMA_VERSION = 3
 
 
 def raw_columns(entity: Entity) -> list[tuple[str, str]]:
@@ -129,7 +159,7 @@ def pg_conninfo(dsn: str) -> dict[str, str]:
 class Warehouse:
     """One open connection; use as a context manager."""
 
-    def __init__(self, settings: Settings, *, read_only: bool = False):
+    def __init__(self, settings: Settings, *, read_only: bool = False, loader: bool = False):
         self.kind = settings.warehouse
         if self.kind == "duckdb":
             import duckdb
@@ -139,7 +169,8 @@ class Warehouse:
         else:
             import psycopg
 
-            self.con = psycopg.connect(settings.postgres_dsn, autocommit=True)
+            dsn = settings.loader_dsn if loader else settings.postgres_dsn
+            self.con = psycopg.connect(dsn, autocommit=True)
 
     def __enter__(self) -> Warehouse:
         return self
@@ -187,8 +218,25 @@ class Warehouse:
         return bool(row and row[0])
 
     def ensure_ops(self) -> None:
-        for ddl in OPS_DDL:
-            self.execute(ddl)
+        if self._ops_version() >= OPS_SCHEMA_VERSION:
+            return
+        existing = {s for (s,) in self.fetchall("SELECT schema_name FROM information_schema.schemata")}
+        with self.transaction():
+            for ddl in OPS_DDL:
+                # creating a schema needs a database privilege even when it exists; a role that
+                # owns the schema (the loader, from infra/postgres) need not have it
+                if ddl.startswith("CREATE SCHEMA") and ddl.split()[-1] in existing:
+                    continue
+                self.execute(ddl)
+            self.execute("CREATE TABLE IF NOT EXISTS ops.schema_version (version INTEGER NOT NULL)")
+            self.execute("DELETE FROM ops.schema_version")
+            self.execute("INSERT INTO ops.schema_version VALUES (?)", [OPS_SCHEMA_VERSION])
+
+    def _ops_version(self) -> int:
+        if not self.table_exists("ops", "schema_version"):
+            return 0
+        row = self.fetchone("SELECT max(version) FROM ops.schema_version")
+        return int(row[0] or 0) if row else 0
 
     def ensure_raw_table(self, contract: Contract, entity: Entity) -> str:
         table = contract.raw_table(entity)

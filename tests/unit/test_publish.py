@@ -50,3 +50,114 @@ def test_fingerprint_ignores_row_order_but_not_values(settings):
 def test_publishing_an_empty_publication_schema_is_refused(settings):
     with Warehouse(settings) as wh, pytest.raises(RuntimeError, match="nothing to publish"):
         publish(settings, wh)
+
+
+def _night(wh: Warehouse, values: dict[str, float]) -> None:
+    wh.execute("CREATE SCHEMA IF NOT EXISTS publication")
+    wh.execute("CREATE OR REPLACE TABLE publication.pub_rates (registry_id VARCHAR, unit_id VARCHAR,"
+               " rate DOUBLE)")
+    wh.execute("CREATE OR REPLACE TABLE publication.pub_ops_ingestion (registry_id VARCHAR, files INT)")
+    for key, rate in values.items():
+        registry, unit = key.split("/")
+        wh.execute("INSERT INTO publication.pub_rates VALUES (?, ?, ?)", [registry, unit, rate])
+        wh.execute("INSERT INTO publication.pub_ops_ingestion VALUES (?, ?)", [registry, int(rate * 100)])
+
+
+def live_rows(settings, table="pub_rates") -> list[tuple]:
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        return sorted(con.execute(f"SELECT * FROM publication.{table}").fetchall())
+    finally:
+        con.close()
+
+
+def test_rollback_restores_the_night_before_and_status_says_so(settings):
+    from regbench.publish import rollback, status
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5})
+        first = publish(settings, wh)
+        _night(wh, {"njur/a": 0.7})
+        second = publish(settings, wh)
+        assert live_rows(settings) == [("njur", "a", 0.7)]
+        restored = rollback(settings, wh)
+        assert restored["release_id"] == first["release_id"]
+        assert live_rows(settings) == [("njur", "a", 0.5)]
+        assert read_manifest(settings)["release_id"] == first["release_id"]
+        st = status(wh)
+    assert st["live"]["release_id"] == first["release_id"]
+    assert {r["release_id"]: r["status"] for r in st["releases"]} == {
+        first["release_id"]: "live", second["release_id"]: "rolled_back"}
+    assert st["last_attempt"]["outcome"] == "rolled_back"
+
+
+def test_rollback_with_nothing_earlier_or_an_unknown_release_is_refused(settings):
+    from regbench.publish import RollbackError, rollback
+
+    with Warehouse(settings) as wh:
+        with pytest.raises(RollbackError, match="nothing is published"):
+            rollback(settings, wh)
+        _night(wh, {"njur/a": 0.5})
+        publish(settings, wh)
+        with pytest.raises(RollbackError, match="only one kept"):
+            rollback(settings, wh)
+        with pytest.raises(RollbackError, match="not kept"):
+            rollback(settings, wh, to="19990101T000000")
+    assert live_rows(settings) == [("njur", "a", 0.5)]
+
+
+def test_a_held_registry_keeps_its_published_numbers_while_the_others_move_on(settings):
+    from regbench.publish import status
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5, "palliativ/b": 0.2})
+        publish(settings, wh)
+        _night(wh, {"njur/a": 0.9, "palliativ/b": 0.3})
+        manifest = publish(settings, wh, held={"njur": "rate_within_0_1: 3 violating row(s)"})
+        st = status(wh)
+    assert live_rows(settings) == [("njur", "a", 0.5), ("palliativ", "b", 0.3)]
+    # tonight's operational figures are never held back
+    assert live_rows(settings, "pub_ops_ingestion") == [("njur", 90), ("palliativ", 30)]
+    assert manifest["held"] == {"njur": "rate_within_0_1: 3 violating row(s)"}
+    assert st["live"]["held"] == manifest["held"]
+    assert "njur: rate_within_0_1" in st["last_attempt"]["detail"]
+
+
+def test_only_the_configured_number_of_releases_is_kept(settings, monkeypatch):
+    from regbench.publish import release_file, status
+
+    monkeypatch.setenv("REGBENCH_KEEP_RELEASES", "2")
+    with Warehouse(settings) as wh:
+        ids = []
+        for rate in (0.1, 0.2, 0.3):
+            _night(wh, {"njur/a": rate})
+            ids.append(publish(settings, wh)["release_id"])
+        kept = [r["release_id"] for r in status(wh)["releases"]]
+    assert kept == [ids[2], ids[1]]
+    assert not release_file(settings, ids[0]).exists()
+    assert release_file(settings, ids[1]).exists()
+
+
+def test_publish_status_and_rollback_commands(settings):
+    from typer.testing import CliRunner
+
+    from regbench.cli import app
+
+    runner = CliRunner()
+    assert "Nothing is published yet" in runner.invoke(app, ["publish", "status"]).output
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5})
+        first = publish(settings, wh)["release_id"]
+        _night(wh, {"njur/a": 0.6, "palliativ/b": 0.1})
+        second = publish(settings, wh, held={"palliativ": "no_small_counts_published: 2 violating row(s)"})[
+            "release_id"]
+    out = runner.invoke(app, ["publish", "status"]).output
+    assert f"Live: release {second}" in out
+    assert "palliativ held at its previous numbers: no_small_counts_published" in out
+    result = runner.invoke(app, ["publish", "rollback"])
+    assert result.exit_code == 0, result.output
+    assert f"release {first}" in result.output and "is live again" in result.output
+    assert live_rows(settings) == [("njur", "a", 0.5)]
+    out = runner.invoke(app, ["publish", "status"]).output
+    assert f"Live: release {first}" in out and "rolled_back" in out
+    assert runner.invoke(app, ["publish", "rollback"]).exit_code == 1

@@ -254,12 +254,20 @@ def _integer_ids(node, path: str = "") -> list[tuple[str, object]]:
     return out
 
 
-def to_zip(files: dict[str, dict], sqlalchemy_uri: str, engine_params: dict) -> bytes:
+def to_zip(files: dict[str, dict], sqlalchemy_uri: str, engine_params: dict,
+           live_schema: str = spec.SCHEMA) -> bytes:
+    """The bundle as Superset imports it; `live_schema` is where readers find the publication
+    (the published file's `publication` on DuckDB, the `published` views on PostgreSQL)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in files.items():
             if name.startswith("databases/"):
                 extra = {**data["extra"], "engine_params": engine_params}
                 data = {**data, "sqlalchemy_uri": sqlalchemy_uri, "extra": extra}
+            if name.startswith("datasets/") and live_schema != spec.SCHEMA:
+                sql = data.get("sql")
+                if sql:
+                    sql = re.sub(rf"\b{spec.SCHEMA}\.", f"{live_schema}.", sql)
+                data = {**data, "schema": live_schema, "sql": sql}
             z.writestr(f"regbench_bundle/{name}", dump(data))
     return buf.getvalue()

@@ -16,6 +16,7 @@ import yaml
 
 from regbench.config import Settings
 from regbench.dashboards import bundle, spec
+from regbench.publish import LIVE_SCHEMA_PG
 from regbench.superset_api import SupersetClient
 
 REGISTRY_MANAGER_ROLE = "regbench_registerhallare"
@@ -46,7 +47,7 @@ def database_connection(settings: Settings) -> tuple[str, dict, str | None]:
     if not dsn:
         raise RuntimeError(
             "REGBENCH_SUPERSET_READER_DSN is not set: on PostgreSQL, Superset reads the publication"
-            " schema as the read-only reader role (infra/postgres/), e.g."
+            " views of schema published as the read-only reader role (infra/postgres/), e.g."
             " postgresql://regbench_reader:<password>@127.0.0.1:5432/regbench"
         )
     u = urlparse(dsn)
@@ -56,7 +57,8 @@ def database_connection(settings: Settings) -> tuple[str, dict, str | None]:
 
 def import_bundle(client: SupersetClient, settings: Settings, files: dict[str, dict]) -> None:
     uri, engine_params, password = database_connection(settings)
-    payload = bundle.to_zip(files, uri, engine_params)
+    live_schema = LIVE_SCHEMA_PG if settings.warehouse == "postgres" else spec.SCHEMA
+    payload = bundle.to_zip(files, uri, engine_params, live_schema)
     passwords = {}
     if password is not None:
         db_file = next(n for n in files if n.startswith("databases/"))
