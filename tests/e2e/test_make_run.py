@@ -128,7 +128,13 @@ def test_second_run_takes_in_nothing_and_changes_nothing(nightly, regbench_cli, 
     con.close()
     assert statuses == {"loaded"}
     manifest2 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
-    assert manifest2["tables"] == manifest1["tables"]
+    first, second_ = dict(manifest1["tables"]), dict(manifest2["tables"])
+    if manifest1["published_at"][:10] != manifest2["published_at"][:10]:
+        # across midnight the operational tables move on by design (days since delivery, the
+        # day's check results); the marts must not
+        first = {t: v for t, v in first.items() if not t.startswith("pub_ops_")}
+        second_ = {t: v for t, v in second_.items() if not t.startswith("pub_ops_")}
+    assert second_ == first
 
 
 def _patient_data(var: Path) -> tuple[set[str], set[str], set[str]]:
