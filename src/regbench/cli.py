@@ -172,6 +172,28 @@ def reprocess(
         console.print(f"published release {result['release_id']}")
 
 
+@app.command("check-config")
+def check_config(
+    component: str = typer.Option(..., "--for", help="airflow, superset or provision"),
+) -> None:
+    """Refuse production settings with a demo key, a default password or a missing secret."""
+    import os
+
+    from regbench.production_check import problems
+
+    try:
+        found = problems(component, os.environ)
+    except ValueError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from None
+    if found:
+        console.print(f"[red]regbench refuses to start {component}:")
+        for p in found:
+            console.print(f"  - {p}")
+        raise typer.Exit(1)
+    console.print(f"{component}: configuration ok")
+
+
 @publish_app.command("status")
 def publish_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Which night is live, the releases kept for rollback, and how the last attempt ended."""
