@@ -8,7 +8,7 @@ from airflow.sdk import dag, task
 
 from regbench.config import get_settings
 from regbench.contracts import load_contracts
-from regbench.dag_assets import raw_asset
+from regbench.dag_assets import WAREHOUSE_POOL, raw_asset
 
 _assets = [raw_asset(rid) for rid in sorted(load_contracts(get_settings().contracts_dir))]
 
@@ -24,19 +24,19 @@ _assets = [raw_asset(rid) for rid in sorted(load_contracts(get_settings().contra
     default_args={"retries": 0},
 )
 def benchmarks():
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def dbt_build() -> dict:
         from regbench import nightly
 
         return nightly.build()
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def audit(_: dict) -> dict:
         from regbench import nightly
 
         return nightly.audit()
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def publish(audit_report: dict) -> dict:
         from regbench import nightly
 

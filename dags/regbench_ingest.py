@@ -11,14 +11,14 @@ from airflow.sdk import Asset, dag, task
 
 from regbench.config import get_settings
 from regbench.contracts import load_contracts
-from regbench.dag_assets import raw_asset
+from regbench.dag_assets import WAREHOUSE_POOL, ingest_schedule, raw_asset
 
 
 def make_ingest_dag(registry_id: str, registry_name: str, asset: Asset):
     @dag(
         dag_id=f"ingest_{registry_id}",
         description=f"Nightly ingest of {registry_name}",
-        schedule="0 2 * * *",
+        schedule=ingest_schedule(),
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,
@@ -26,7 +26,7 @@ def make_ingest_dag(registry_id: str, registry_name: str, asset: Asset):
         default_args={"retries": 0},
     )
     def ingest_dag():
-        @task(outlets=[asset])
+        @task(outlets=[asset], pool=WAREHOUSE_POOL)
         def ingest() -> dict:
             from regbench import nightly
 

@@ -38,7 +38,20 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     )
     if settings.demo_mode:
         env["REGBENCH_DEMO"] = "1"
+    if not env.get("AIRFLOW__API_AUTH__JWT_SECRET"):
+        # the api-server and the task runners must share it; each would otherwise invent its own
+        env["AIRFLOW__API_AUTH__JWT_SECRET"] = _local_secret(home / "jwt_secret")
     return env
+
+
+def _local_secret(path: Path) -> str:
+    import secrets
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def airflow_bin() -> str:
@@ -46,16 +59,27 @@ def airflow_bin() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("airflow") or "airflow")
 
 
-def ensure_metadata(settings: Settings) -> None:
-    """`airflow db migrate` once; cheap to skip when the SQLite file already exists."""
+def warehouse_slots(settings: Settings) -> int:
+    """DuckDB has a single writer; PostgreSQL takes several ingests at once."""
+    if settings.warehouse == "duckdb":
+        return 1
+    return max(1, int(os.environ.get("REGBENCH_WAREHOUSE_SLOTS", "4")))
+
+
+def ensure_metadata(settings: Settings, force: bool = False) -> None:
+    """`airflow db migrate` and the warehouse pool; skipped when the local SQLite file is ready."""
+    from regbench.dag_assets import WAREHOUSE_POOL
+
     env = airflow_env(settings)
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     settings.logs.mkdir(parents=True, exist_ok=True)
     marker = home / ".migrated"
-    if marker.exists() and (home / "airflow.db").exists():
+    if not force and marker.exists() and (home / "airflow.db").exists():
         return
     _run([airflow_bin(), "db", "migrate"], env, settings.logs / "airflow-db-migrate.log")
+    _run([airflow_bin(), "pools", "set", WAREHOUSE_POOL, str(warehouse_slots(settings)),
+          "tasks that write the regbench warehouse"], env, settings.logs / "airflow-pools.log")
     marker.touch()
 
 

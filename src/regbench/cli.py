@@ -172,6 +172,17 @@ def reprocess(
         console.print(f"published release {result['release_id']}")
 
 
+@app.command("airflow-init")
+def airflow_init() -> None:
+    """Migrate Airflow's metadata database and create the warehouse pool (safe to run again)."""
+    from regbench.airflow_env import ensure_metadata
+
+    settings = get_settings()
+    with console.status("airflow db migrate, pools"):
+        ensure_metadata(settings, force=True)
+    console.print(f"Airflow metadata ready; logs in {settings.logs}")
+
+
 @app.command("check-config")
 def check_config(
     component: str = typer.Option(..., "--for", help="airflow, superset or provision"),

@@ -57,8 +57,8 @@ def serve(settings: Settings, console: Console, bundle_dir: Path, users_file: Pa
         superset = stack.start()
         procs.append(superset)
         ensure_metadata(settings)
-        console.print("starting Airflow (api-server, scheduler) …")
-        for what in (["api-server", "--port", str(AIRFLOW_PORT)], ["scheduler"]):
+        console.print("starting Airflow (api-server, scheduler, dag-processor) …")
+        for what in (["api-server", "--port", str(AIRFLOW_PORT)], ["scheduler"], ["dag-processor"]):
             log = settings.logs / f"airflow-{what[0]}.log"
             procs.append(_start_airflow(settings, what, log))
         stack.wait_healthy(superset)
