@@ -23,6 +23,8 @@ app.add_typer(quarantine_app, name="quarantine")
 publish_app = typer.Typer(help="What readers see: the live release, and rolling it back.",
                           no_args_is_help=True)
 app.add_typer(publish_app, name="publish")
+registry_app = typer.Typer(help="Registries: add a new one from a sample export.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
 console = Console()
 
 
@@ -170,6 +172,43 @@ def reprocess(
         audited = nightly.audit()
         result = nightly.publish(held=audited["held"])
         console.print(f"published release {result['release_id']}")
+
+
+@registry_app.command("add")
+def registry_add(
+    registry_id: str = typer.Argument(..., help="Short id, e.g. hjart (lower case)."),
+    sample: Path = typer.Option(..., "--sample", exists=True, dir_okay=False,
+                                help="One real export file; its name must carry the period."),
+    name: str = typer.Option(..., "--name", help="The registry's name, e.g. 'Svenska hjärtregistret'."),
+    network: str = typer.Option(..., "--network", help="The improvement network it serves."),
+    contact: str = typer.Option(..., "--contact", help="Registry manager's e-mail for alerts."),
+    entity: str = typer.Option(None, "--entity", help="Entity name (default: from the file name)."),
+) -> None:
+    """Scaffold a contract, thresholds file and staging model from a sample export, for review."""
+    from regbench.contracts import ContractError, load_contract
+    from regbench.registry_scaffold import ScaffoldError, scaffold
+    from regbench.thresholds import load_thresholds
+
+    settings = get_settings()
+    try:
+        written = scaffold(settings.home, settings.contracts_dir, settings.thresholds_dir, registry_id,
+                           sample, name=name, network=network, contact_email=contact, entity=entity)
+    except ScaffoldError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    try:
+        contract = load_contract(settings.contracts_dir / f"{registry_id}.yaml")
+        load_thresholds(settings.thresholds_dir, registry_id)
+    except (ContractError, ValueError) as exc:
+        console.print(f"[red]the scaffold does not validate, please report it: {exc}")
+        raise typer.Exit(1) from None
+    for path in written:
+        console.print(f"wrote {path}")
+    ent = contract.entities[0]
+    console.print(f"{registry_id}: entity {ent.name}, {len(ent.columns)} columns, files matching "
+                  f"{ent.file_pattern}")
+    console.print("Next: review the TODOs, add the registry's units to dbt_project/seeds/units.csv, "
+                  f"and drop exports into {settings.inbox / contract.inbox_folder}.")
 
 
 @app.command("airflow-init")

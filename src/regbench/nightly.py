@@ -44,12 +44,24 @@ def fail_on_quarantine(report: dict) -> None:
         raise StepFailed(f"{report['registry_id']}: " + "; ".join(problems))
 
 
-def _log_attempt(outcome: str, detail: str) -> None:
+def _log_attempt(outcome: str, detail: str, tries: int = 6) -> None:
+    """Record a failed attempt for `regbench publish status`. The warehouse may be the reason the
+    step failed (a restart, say), so try for a while; never let recording hide the real error."""
+    import time
+
     from regbench.publish import log_attempt
     from regbench.warehouse import Warehouse
 
-    with Warehouse(get_settings()) as wh:
-        log_attempt(wh, outcome, detail)
+    for attempt in range(1, tries + 1):
+        try:
+            with Warehouse(get_settings()) as wh:
+                log_attempt(wh, outcome, detail)
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure to record is reported, not raised
+            if attempt == tries:
+                log.warning("could not record the %s attempt in ops.publish_log: %s", outcome, exc)
+                return
+            time.sleep(2)
 
 
 def build() -> dict:

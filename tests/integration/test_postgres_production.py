@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -72,7 +74,7 @@ def centre(postgres_server, tmp_path_factory):
         audited = nightly.audit()
         assert audited["held"] == {}
         nightly.publish(held=audited["held"])
-        yield {"env": env, "dsn": dsns, "prefix": prefix}
+        yield {"env": env, "admin": postgres_server, "dsn": dsns, "prefix": prefix}
     finally:
         mp.undo()
         with psycopg.connect(postgres_server, autocommit=True) as con:
@@ -194,3 +196,57 @@ def test_publish_and_rollback_move_an_open_reader_session_between_nights(centre)
         assert st["live"]["release_id"] == restored["release_id"]
         assert {r["release_id"]: r["status"] for r in st["releases"]}[tonight] == "rolled_back"
     nightly.build()
+
+
+def restart_postgres() -> None:
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+                   check=True, capture_output=True)
+
+
+def test_postgres_restarted_mid_build_publishes_nothing_half_built_and_the_next_run_recovers(centre):
+    """The fault test: the server goes away while dbt is building; readers keep the last night
+    throughout, the failed attempt is recorded, and the next run publishes a complete night."""
+    import threading
+
+    before = live(centre)
+    with Warehouse(get_settings()) as wh:
+        live_before = status(wh)["live"]["release_id"]
+    outcome: dict = {}
+
+    def build():
+        try:
+            nightly.build()
+            outcome["ok"] = True
+        except Exception as exc:  # noqa: BLE001 - what the build raised is the observation
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    transformer = f"{centre['prefix']}transformer"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and worker.is_alive():
+        # restart while dbt is in the middle of creating a model
+        busy = read(centre["admin"], "SELECT count(*) FROM pg_stat_activity WHERE usename ="
+                    f" '{transformer}' AND state = 'active' AND query ILIKE '%create%'")[0][0]
+        if busy:
+            restart_postgres()
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("dbt finished before the fault could be injected")
+    worker.join(timeout=600)
+    assert isinstance(outcome.get("error"), nightly.StepFailed), outcome
+    assert live(centre) == before
+    with Warehouse(get_settings()) as wh:
+        st = status(wh)
+    assert st["live"]["release_id"] == live_before
+    assert st["last_attempt"]["outcome"] == "build_failed"
+
+    nightly.build()
+    audited = nightly.audit()
+    result = nightly.publish(held=audited["held"])
+    assert result["release_id"] != live_before
+    built = sorted(read(centre["dsn"]["transformer"], "SELECT * FROM publication.pub_indicator_monthly"),
+                   key=repr)
+    assert live(centre) == built and built, "readers see the complete new night"
