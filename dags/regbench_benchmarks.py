@@ -15,7 +15,7 @@ _assets = [raw_asset(rid) for rid in sorted(load_contracts(get_settings().contra
 
 @dag(
     dag_id="benchmarks",
-    description="dbt build → audit → publish of the benchmark marts",
+    description="dbt build of the marts → warehouse checks → publication layer → audit → publish",
     schedule=_assets,
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -25,10 +25,22 @@ _assets = [raw_asset(rid) for rid in sorted(load_contracts(get_settings().contra
 )
 def benchmarks():
     @task(pool=WAREHOUSE_POOL)
-    def dbt_build() -> dict:
+    def dbt_build_marts() -> dict:
         from regbench import nightly
 
-        return nightly.build()
+        return nightly.build_marts()
+
+    @task(pool=WAREHOUSE_POOL)
+    def check_warehouse(_: dict) -> dict:
+        from regbench import nightly
+
+        return nightly.check_warehouse()
+
+    @task(pool=WAREHOUSE_POOL)
+    def dbt_build_publication(_: dict) -> dict:
+        from regbench import nightly
+
+        return nightly.build_publication()
 
     @task(pool=WAREHOUSE_POOL)
     def audit(_: dict) -> dict:
@@ -42,7 +54,7 @@ def benchmarks():
 
         return nightly.publish(held=audit_report.get("held"))
 
-    publish(audit(dbt_build()))
+    publish(audit(dbt_build_publication(check_warehouse(dbt_build_marts()))))
 
 
 benchmarks()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from regbench.contracts import ColumnType, Contract, Entity
+from regbench.thresholds import Door
 
 # Counts only: `partial_unexpected_count: 0` keeps GX from copying offending values (STACK.md).
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0,
@@ -48,35 +49,40 @@ class CheckResult:
     threshold_pct: float
 
 
-def suite_spec(contract: Contract, entity: Entity, today: date) -> list[CheckSpec]:
-    """The checks a file of this entity must pass, derived from the contract."""
-    tolerated = contract.reject_threshold_pct
+def suite_spec(contract: Contract, entity: Entity, today: date,
+               door: Door | None = None) -> list[CheckSpec]:
+    """The checks a file of this entity must pass: the contract says what, the registry's
+    thresholds file (`door:`) says how much may break and how badly that counts."""
+    door = door or Door()
     specs: list[CheckSpec] = []
+
+    def add(kind: str, check: str, column: str, category: str, **kwargs) -> None:
+        rule = door.rule(kind, column)
+        pct = contract.reject_threshold_pct if rule.max_violating_pct is None \
+            else rule.max_violating_pct
+        if pct > 0:
+            kwargs["mostly"] = 1 - pct / 100
+        specs.append(CheckSpec(check, column, category, rule.severity, pct, kwargs))
+
     for col in entity.columns:
         name = "person_id" if col.type is ColumnType.PERSONNUMMER else col.name
         if col.required:
             specs.append(CheckSpec("expect_column_to_exist", name, "conformance", "fatal", 0.0, {}))
-            specs.append(CheckSpec(
-                "expect_column_values_to_not_be_null", name, "completeness", "fatal", tolerated,
-                {"mostly": 1 - tolerated / 100},
-            ))
+            add("required_values", "expect_column_values_to_not_be_null", name, "completeness")
+        if col.unknown_codes:
+            add("unknown_codes", "expect_column_values_to_not_be_in_set", name, "completeness",
+                value_set=sorted(col.unknown_codes))
         if col.type is ColumnType.CODE and col.codes:
-            specs.append(CheckSpec(
-                "expect_column_values_to_be_in_set", name, "conformance", "warning", 0.0,
-                {"value_set": sorted(col.codes)},
-            ))
+            add("code_lists", "expect_column_values_to_be_in_set", name, "conformance",
+                value_set=sorted(col.codes))
         if col.type in (ColumnType.DECIMAL, ColumnType.INTEGER) and (
             col.min is not None or col.max is not None
         ):
-            specs.append(CheckSpec(
-                "expect_column_values_to_be_between", name, "plausibility", "warning", 0.0,
-                {"min_value": col.min, "max_value": col.max},
-            ))
+            add("ranges", "expect_column_values_to_be_between", name, "plausibility",
+                min_value=col.min, max_value=col.max)
         if col.type is ColumnType.DATE:
-            specs.append(CheckSpec(
-                "expect_column_values_to_be_between", name, "plausibility", "warning", 0.0,
-                {"max_value": datetime.combine(today, datetime.max.time())},
-            ))
+            add("future_dates", "expect_column_values_to_be_between", name, "plausibility",
+                max_value=datetime.combine(today, datetime.max.time()))
     return specs
 
 
@@ -87,7 +93,7 @@ class DoorValidator:
         self.gx_dir = gx_dir
         self._ctx = None
         self._gx = None
-        self._checkpoints: dict[tuple[str, str, date], tuple[object, list[CheckSpec]]] = {}
+        self._checkpoints: dict[tuple, tuple[object, list[CheckSpec]]] = {}
 
     @property
     def data_docs_dir(self) -> Path:
@@ -116,8 +122,8 @@ class DoorValidator:
             self._ctx, self._gx = ctx, gx
         return self._ctx
 
-    def _checkpoint(self, contract: Contract, entity: Entity, today: date):
-        key = (contract.registry_id, entity.name, today)
+    def _checkpoint(self, contract: Contract, entity: Entity, today: date, door: Door | None):
+        key = (contract.registry_id, entity.name, today, door.model_dump_json() if door else None)
         if key in self._checkpoints:
             return self._checkpoints[key]
         ctx = self._context()
@@ -134,7 +140,7 @@ class DoorValidator:
             batch = asset.get_batch_definition("file")
         except KeyError:
             batch = asset.add_batch_definition_whole_dataframe("file")
-        specs = suite_spec(contract, entity, today)
+        specs = suite_spec(contract, entity, today, door)
         suite = gx.ExpectationSuite(name=name)
         for i, spec in enumerate(specs):
             cls = _expectation_class(gxe, spec.check)
@@ -152,8 +158,8 @@ class DoorValidator:
         return checkpoint, specs
 
     def validate(self, df: pd.DataFrame, contract: Contract, entity: Entity, *, file_id: str,
-                 file_name: str, today: date) -> list[CheckResult]:
-        checkpoint, specs = self._checkpoint(contract, entity, today)
+                 file_name: str, today: date, door: Door | None = None) -> list[CheckResult]:
+        checkpoint, specs = self._checkpoint(contract, entity, today, door)
         run_id = self._gx.RunIdentifier(run_name=f"{file_name} {file_id[:12]}")
         outcome = checkpoint.run(batch_parameters={"dataframe": df.reset_index(drop=True)},
                                  run_id=run_id)

@@ -22,6 +22,7 @@ from regbench.parsing import FileRejected, ParsedFile, parse_file
 from regbench.pseudonym import Pseudonymiser, load_key
 from regbench.quarantine import QuarantineReason, quarantine_file, remove_from_quarantine
 from regbench.sources import SourceError, fetch
+from regbench.thresholds import Door, load_thresholds
 from regbench.warehouse import Warehouse, raw_columns
 
 log = logging.getLogger("regbench.ingest")
@@ -82,8 +83,10 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
         from regbench.door_validation import DoorValidator  # GX costs seconds to import
 
         validator = DoorValidator(settings.gx_dir)
+        door = load_thresholds(settings.thresholds_dir, registry_id).door
         for n, delivery in enumerate(deliveries, start=1):
-            _process(settings, wh, contract, delivery, pseudonymiser, units, validator, report, now)
+            _process(settings, wh, contract, delivery, pseudonymiser, units, validator, door,
+                     report, now)
             log.info(
                 "%s: %d/%d %s done (%d rows loaded, %d rejected so far)",
                 registry_id, n, len(deliveries), delivery.original_name,
@@ -95,7 +98,7 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
 
 
 def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, validator,
-             report: IngestReport, now: datetime) -> None:
+             door: Door, report: IngestReport, now: datetime) -> None:
     try:
         if delivery.entity is None:
             raise FileRejected(
@@ -116,7 +119,7 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
             return
         results = validator.validate(
             parsed.frame, contract, entity, file_id=delivery.file_id,
-            file_name=delivery.original_name, today=today(settings),
+            file_name=delivery.original_name, today=today(settings), door=door,
         )
         _record_checks(wh, contract.registry_id, entity.name, delivery.file_id, results, now)
         report.checks_passed += sum(r.success for r in results)

@@ -64,28 +64,37 @@ def _log_attempt(outcome: str, detail: str, tries: int = 6) -> None:
             time.sleep(2)
 
 
-def build() -> dict:
+# The publication layer reads the warehouse checks (a warning flags the unit's values), and the
+# checks read the marts: so the dbt build runs in two parts with the checks between them.
+PUBLICATION = "path:models/publication+"
+
+
+def _dbt_build(selection: list[str], what: str) -> dict:
     from regbench.transform import run_dbt
 
-    report = run_dbt(get_settings(), "build")
+    report = run_dbt(get_settings(), "build", selection)
     if not report.succeeded:
-        detail = "dbt build failed:\n  " + "\n  ".join(report.failures or ["see dbt log"])
+        detail = f"dbt build of the {what} failed:\n  " + "\n  ".join(
+            report.failures or ["see dbt log"])
         _log_attempt("build_failed", detail[:4000])
         raise StepFailed(detail + "\nThe live publication is unchanged.")
     return {"nodes_ok": report.nodes_ok, "nodes_failed": report.nodes_failed}
 
 
-def audit() -> dict:
-    """Data-quality checks over the history (with alerts), then the audit of the publication.
+def build_marts() -> dict:
+    from regbench.warehouse import Warehouse
 
-    A fatal finding for one registry holds back that registry's numbers (`held` in the result,
-    which publish honours); a fatal finding over the whole publication, or every registry held,
-    stops the run with nothing published.
-    """
+    with Warehouse(get_settings()) as wh:
+        wh.ensure_ops()  # the publication's warning flags read ops.dq_results
+    return _dbt_build(["--exclude", PUBLICATION], "marts")
+
+
+def check_warehouse() -> dict:
+    """Data-quality checks over the history (registration frequency, coverage, timeliness,
+    completeness per unit), stored per run, with alerts to the registries' contacts."""
     from datetime import datetime
 
     from regbench.alerts import SmtpConfig, process
-    from regbench.audit import run_audit
     from regbench.contracts import load_contracts
     from regbench.warehouse import Warehouse
     from regbench.warehouse_checks import FAILED, run_checks, store
@@ -98,15 +107,63 @@ def audit() -> dict:
         results = run_checks(wh, contracts, settings.thresholds_dir)
         store(wh, results, now)
         alerts = process(wh, results, contracts, now, SmtpConfig.from_env())
-        report = run_audit(wh)
     failed = [r for r in results if r.status == FAILED]
     for r in failed:
         log.warning("data quality: %s %s %s %s observed %s, threshold %s", r.registry_id, r.unit_id,
                     r.check_name, r.column_name or "", r.observed_value, r.threshold_value)
+    return {"unit_checks": len(results), "unit_checks_failed": len(failed),
+            "alerts_opened": alerts.opened, "alerts_sent": alerts.sent,
+            "alerts_unsent": alerts.unsent}
+
+
+def build_publication() -> dict:
+    return _dbt_build(["--select", PUBLICATION], "publication layer")
+
+
+def build() -> dict:
+    """The whole build without Airflow: marts, warehouse checks, publication layer."""
+    marts = build_marts()
+    checks = check_warehouse()
+    publication = build_publication()
+    return {"nodes_ok": marts["nodes_ok"] + publication["nodes_ok"],
+            "nodes_failed": marts["nodes_failed"] + publication["nodes_failed"], "checks": checks}
+
+
+def _fatal_warehouse_findings(wh) -> dict[str, list[str]]:
+    rows = wh.fetchall(
+        "SELECT r.registry_id, r.check_name, r.unit_id FROM ops.dq_results r"
+        " JOIN (SELECT registry_id, max(checked_at) AS checked_at FROM ops.dq_results"
+        "       WHERE stage = 'warehouse' GROUP BY registry_id) l"
+        "   ON l.registry_id = r.registry_id AND l.checked_at = r.checked_at"
+        " WHERE r.stage = 'warehouse' AND r.status = 'failed' AND r.severity = 'fatal'"
+        " ORDER BY 1, 2, 3"
+    )
+    found: dict[str, list[str]] = {}
+    for registry_id, check, unit in rows:
+        found.setdefault(registry_id, []).append(f"{check} at unit {unit}")
+    return found
+
+
+def audit() -> dict:
+    """The audit of the built publication, plus the fatal findings of the latest warehouse checks.
+
+    A fatal finding for one registry holds back that registry's numbers (`held` in the result,
+    which publish honours); a fatal finding over the whole publication, or every registry held,
+    stops the run with nothing published.
+    """
+    from regbench.audit import run_audit
+    from regbench.contracts import load_contracts
+    from regbench.warehouse import Warehouse
+
+    settings = get_settings()
+    contracts = load_contracts(settings.contracts_dir)
+    with Warehouse(settings) as wh:
+        wh.ensure_ops()
+        report = run_audit(wh)
+        fatal_checks = _fatal_warehouse_findings(wh)
     held: dict[str, list[str]] = {k: list(v) for k, v in report.fatal_by_registry.items()}
-    for r in failed:
-        if r.severity == "fatal":
-            held.setdefault(r.registry_id, []).append(f"{r.check_name} at unit {r.unit_id}")
+    for registry_id, reasons in fatal_checks.items():
+        held.setdefault(registry_id, []).extend(reasons)
     if report.fatal_failures or (held and set(held) >= set(contracts)):
         detail = "; ".join(report.fatal_failures + [f"{k}: {', '.join(v)}" for k, v in held.items()])
         _log_attempt("blocked", f"audit failed: {detail}")
@@ -114,9 +171,7 @@ def audit() -> dict:
     for registry_id, reasons in held.items():
         log.error("%s held back: its numbers stay as last published (%s)", registry_id,
                   "; ".join(reasons))
-    return {"passed": report.passed, "failed": report.failed, "unit_checks": len(results),
-            "unit_checks_failed": len(failed), "alerts_opened": alerts.opened,
-            "alerts_sent": alerts.sent, "alerts_unsent": alerts.unsent,
+    return {"passed": report.passed, "failed": report.failed,
             "held": {k: "; ".join(v) for k, v in held.items()}}
 
 

@@ -161,6 +161,13 @@ def _thresholds(registry_id: str) -> dict:
     why = "TODO: agree with the registry what is tolerated, and write why here."
     return {
         "registry_id": registry_id,
+        "door": {
+            "required_values": {"severity": "fatal", "note": why},
+            "unknown_codes": {"max_violating_pct": 20, "severity": "warning", "note": why},
+            "code_lists": {"max_violating_pct": 0, "severity": "warning", "note": why},
+            "ranges": {"max_violating_pct": 0, "severity": "warning", "note": why},
+            "future_dates": {"max_violating_pct": 0, "severity": "warning", "note": why},
+        },
         "registration_frequency": {"window_months": 3, "baseline_months": 12,
                                    "min_share_of_baseline": 0.5, "min_expected": 15,
                                    "severity": "warning", "note": why},

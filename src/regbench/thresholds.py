@@ -50,8 +50,35 @@ class Completeness(_Strict):
     note: str = ""
 
 
+class DoorRule(_Strict):
+    """How much of a delivered file may break one kind of rule, and what breaking it more means."""
+
+    # None: the contract's reject_threshold_pct
+    max_violating_pct: float | None = Field(None, ge=0, le=100)
+    severity: Severity = "warning"
+    note: str = ""
+
+
+DOOR_RULES = ("required_values", "unknown_codes", "code_lists", "ranges", "future_dates")
+
+
+class Door(_Strict):
+    """Checks on each delivered file, by kind; `columns` overrides a kind for one column."""
+
+    required_values: DoorRule = DoorRule(severity="fatal")
+    unknown_codes: DoorRule = DoorRule(max_violating_pct=20)
+    code_lists: DoorRule = DoorRule(max_violating_pct=0)
+    ranges: DoorRule = DoorRule(max_violating_pct=0)
+    future_dates: DoorRule = DoorRule(max_violating_pct=0)
+    columns: dict[str, dict[Literal[DOOR_RULES], DoorRule]] = {}
+
+    def rule(self, kind: str, column: str) -> DoorRule:
+        return self.columns.get(column, {}).get(kind) or getattr(self, kind)
+
+
 class Thresholds(_Strict):
     registry_id: str
+    door: Door = Door()
     registration_frequency: RegistrationFrequency = RegistrationFrequency()
     coverage: Coverage = Coverage()
     timeliness: Timeliness = Timeliness()

@@ -78,4 +78,5 @@ def test_dag_files_import_nothing_heavy_at_parse_time(bag):
 
 
 def test_benchmarks_dag_builds_audits_then_publishes(bag):
-    assert bag["tasks"]["benchmarks"] == ["audit", "dbt_build", "publish"]
+    assert bag["tasks"]["benchmarks"] == ["audit", "check_warehouse", "dbt_build_marts",
+                                          "dbt_build_publication", "publish"]

@@ -35,10 +35,15 @@ def marts(tmp_path_factory):
              scale=0.4, months=24)
     for registry in sorted(contracts):
         nightly.ingest(registry)
-    nightly.build()
+    built = nightly.build()
     # dbt-duckdb keeps its read-write connection open in this process: open the same way
     con = duckdb.connect(str(get_settings().duckdb_path))
-    yield lambda sql: con.execute(sql).df()
+
+    def query(sql):
+        return con.execute(sql).df()
+
+    query.built = built
+    yield query
     con.close()
     mp.undo()
 
@@ -226,7 +231,7 @@ def test_warehouse_checks_find_exactly_the_seeded_defects(marts):
     def unit(registry, i):
         return units[units.registry_id == registry].unit_id.iloc[i]
 
-    result = nightly.audit()
+    result = marts.built["checks"]
     assert result["unit_checks"] > 100
     failed = marts("SELECT registry_id, unit_id, check_name, column_name, kahn_category, severity"
                    " FROM ops.dq_results WHERE stage = 'warehouse' AND status = 'failed'")
@@ -244,3 +249,26 @@ def test_warehouse_checks_find_exactly_the_seeded_defects(marts):
     # the collapse and the low coverage each open one alert for the registry's contact
     alerts = marts("SELECT registry_id, unit_id, check_name, recipient FROM ops.alerts")
     assert len(alerts) == 2 and result["alerts_opened"] == 2
+
+
+def test_a_failed_warning_check_flags_the_units_published_values_for_the_periods_it_covers(marts):
+    from regbench.demo import generator as g
+
+    units = pd.read_csv(REPO_ROOT / "dbt_project/seeds/units.csv", dtype=str)
+    registry, i = g.COLLAPSING
+    collapsing = units[units.registry_id == registry].unit_id.iloc[i]
+    values = marts("SELECT unit_id, level, period_grain, period_start, period_end, dq_warning,"
+                   " dq_warning_checks FROM publication.pub_indicator_values"
+                   f" WHERE registry_id = '{registry}'")
+    flagged = values[values.dq_warning]
+    assert set(flagged.unit_id) == {collapsing}
+    assert set(flagged.dq_warning_checks) == {"registration_frequency"}
+    # the check looked at the last three months: recent months are flagged, old years are not
+    mine = values[(values.unit_id == collapsing) & (values.period_grain == "month")]
+    latest = mine.period_start.max()
+    assert mine[mine.period_start == latest].dq_warning.all()
+    assert not mine[mine.period_start < latest - pd.DateOffset(months=6)].dq_warning.any()
+    assert not values[values.level != "unit"].dq_warning.any()
+    overview = marts("SELECT unit_id, dq_warning FROM publication.pub_indicator_overview"
+                     f" WHERE registry_id = '{registry}' AND dq_warning")
+    assert set(overview.unit_id) == {collapsing}

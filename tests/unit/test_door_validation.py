@@ -8,6 +8,7 @@ import pytest
 from regbench.config import REPO_ROOT
 from regbench.contracts import load_contracts
 from regbench.door_validation import DoorValidator, fatal_failures
+from regbench.thresholds import DOOR_RULES, Door, load_thresholds
 
 TODAY = date(2026, 11, 24)
 CONTRACT = load_contracts(REPO_ROOT / "registries")["palliativ"]
@@ -104,3 +105,36 @@ def test_no_value_reaches_stored_results_or_data_docs(validator):
             for marker in LEAKS:
                 assert marker not in text, f"{marker} leaked into {path}"
     assert scanned > 5
+
+
+def test_unknown_codes_count_as_missing_beyond_the_tolerated_share(validator):
+    df = frame()
+    df.loc[:4, "munhalsa"] = "9"  # 5 of 40 = 12.5 %, under the default 20 %
+    ok = find(run(validator, df), "expect_column_values_to_not_be_in_set", "munhalsa")
+    assert ok.success and ok.kahn_category == "completeness" and ok.unexpected_count == 5
+    df.loc[:11, "munhalsa"] = "9"  # 12 of 40 = 30 %
+    bad = find(run(validator, df), "expect_column_values_to_not_be_in_set", "munhalsa")
+    assert not bad.success and bad.severity == "warning" and bad.threshold_pct == 20
+
+
+def test_thresholds_file_sets_share_and_severity_per_kind_and_per_column(validator):
+    door = Door.model_validate({
+        "code_lists": {"max_violating_pct": 10, "severity": "warning"},
+        "columns": {"munhalsa": {"code_lists": {"max_violating_pct": 0, "severity": "fatal"}}},
+    })
+    df = frame()
+    df.loc[0, "munhalsa"] = "7"
+    df.loc[0, "smartskattning"] = "7"  # 1 of 40 = 2.5 %, within the registry-wide 10 %
+    results = validator.validate(df, CONTRACT, ENTITY, file_id="f" * 64, file_name="x.csv",
+                                 today=TODAY, door=door)
+    column_rule = find(results, "expect_column_values_to_be_in_set", "munhalsa")
+    kind_rule = find(results, "expect_column_values_to_be_in_set", "smartskattning")
+    assert not column_rule.success and column_rule in fatal_failures(results)
+    assert kind_rule.success and kind_rule.threshold_pct == 10
+
+
+def test_every_registry_thresholds_file_loads_with_its_door_rules():
+    for registry_id in load_contracts(REPO_ROOT / "registries"):
+        door = load_thresholds(REPO_ROOT / "expectations", registry_id).door
+        assert door.required_values.severity == "fatal"
+        assert all(door.rule(kind, "x").note for kind in DOOR_RULES), registry_id

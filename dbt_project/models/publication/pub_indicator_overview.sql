@@ -32,7 +32,9 @@ select
     case v.target_level when 'high' then 1 when 'between' then 0 when 'low' then -1 end
         as target_score,
     v.unreliable,
-    v.suppressed
+    v.suppressed,
+    v.dq_warning,
+    v.dq_warning_checks
 from {{ ref('pub_indicator_values') }} as v
 join latest as l on l.indicator_id = v.indicator_id and l.period_start = v.period_start
 where v.period_grain = 'rolling_12m'

@@ -2,6 +2,7 @@
 -- Primary: counts 1..k-1 (numerator, denominator or complement). Complementary: in every group
 -- whose total is published (units within a region, regions within the country), a single
 -- suppressed cell takes a second one with it (the smallest), so the first can't be derived.
+-- dq_warning: a warning-level data-quality check failed for the unit in this period.
 with v as (
     select *, {{ small_cell('numerator', 'denominator') }} as primary_small
     from {{ ref('fct_indicator_values') }}
@@ -41,6 +42,19 @@ flagged as (
     select v.*, 0 as suppressed_in_group, 1 as size_rank, false as complementary
     from v
     where level = 'national'
+),
+
+-- a unit's values in the periods a failed data-quality check looked at carry its name
+warned as (
+    select
+        f.indicator_id, f.unit_id, f.period_grain, f.period_start,
+        string_agg(distinct w.check_label, ', ' order by w.check_label) as checks
+    from flagged as f
+    inner join {{ ref('int_dq_unit_warnings') }} as w
+        on w.registry_id = f.registry_id and w.unit_id = f.unit_id
+        and f.period_start < w.period_until and f.period_end >= w.period_from
+    where f.level = 'unit'
+    group by f.indicator_id, f.unit_id, f.period_grain, f.period_start
 )
 
 select
@@ -72,7 +86,12 @@ select
     cast(case
         when f.primary_small then 'small_count'
         when f.complementary then 'complementary'
-    end as varchar(16)) as suppression_reason
+    end as varchar(16)) as suppression_reason,
+    (w.checks is not null) as dq_warning,
+    cast(w.checks as varchar(300)) as dq_warning_checks
 from flagged as f
+left join warned as w
+    on f.level = 'unit' and w.indicator_id = f.indicator_id and w.unit_id = f.unit_id
+    and w.period_grain = f.period_grain and w.period_start = f.period_start
 inner join {{ ref('indicators') }} as i on i.indicator_id = f.indicator_id
 left join {{ ref('dim_unit') }} as u on u.unit_id = f.unit_id and u.registry_id = f.registry_id

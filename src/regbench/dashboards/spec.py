@@ -112,7 +112,7 @@ WHERE l.period_grain = 'rolling_12m'
 def _network(registry_id: str, name: str) -> Dashboard:
     mine = [where("registry_id", registry_id)]
     overview_cols = ["indicator_name_sv", "unit_name", "region_code", "level", "rate_text",
-                     "denominator_text", "target_level", "target_score"]
+                     "denominator_text", "target_level", "target_score", "dq_warning_checks"]
     charts = [
         Chart(
             f"{registry_id}_overview", "Indikatorer per enhet (senaste 12 månaderna)", "table",
