@@ -66,10 +66,11 @@ def sql_violations(con, specs, columns: set[str]) -> dict[int, int | None]:
         exprs.append(f"count(*) FILTER (WHERE {cond})")
         index.append(i)
     row = con.execute(f"SELECT {', '.join(exprs)} FROM frame").fetchone()
-    return dict(zip(index, row))
+    return dict(zip(index, row, strict=True))
 
 
 def door(rows: int) -> dict:
+    import duckdb
     from ingest_throughput import build_export
 
     from regbench.contracts import load_contracts
@@ -77,8 +78,6 @@ def door(rows: int) -> dict:
     from regbench.parsing import parse_file
     from regbench.pseudonym import DEMO_KEY, Pseudonymiser
     from regbench.thresholds import load_thresholds
-
-    import duckdb
 
     contract = load_contracts(ROOT / "registries")["swedvasc"]
     entity = contract.entity("operation")
