@@ -178,7 +178,10 @@ class DoorValidator:
         return results
 
     def build_data_docs(self) -> Path:
+        from regbench.data_docs_offline import make_offline
+
         self._context().build_data_docs(site_names=[SITE])
+        make_offline(self.data_docs_dir)
         return self.data_docs_dir / "index.html"
 
 

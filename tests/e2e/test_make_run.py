@@ -117,6 +117,50 @@ def test_data_docs_were_built(nightly):
     assert "palliativ__dodsfall" in index.read_text(encoding="utf-8")
 
 
+def test_data_docs_open_in_a_browser_without_the_internet(nightly):
+    """What a registry manager does with the path the summary prints, on a hospital machine with
+    no internet: the index lists every validated file and a click shows that file's results."""
+    from playwright.sync_api import sync_playwright
+
+    var, _, _ = nightly
+    index = var / "gx" / "data_docs" / "index.html"
+    shots = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    outside, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def offline(route):
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", offline)
+            page.goto(index.as_uri())
+            rows = page.locator("tr.clickable-row")
+            rows.first.wait_for(timeout=30_000)
+            listed = page.locator(".pagination-info").first.inner_text()
+            page.screenshot(path=str(shots / "data-docs-index.png"))
+            rows.first.click()
+            page.wait_for_url("**/validations/**", timeout=30_000)
+            page.locator("text=values must not be null").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(shots / "data-docs-validation.png"), full_page=True)
+        finally:
+            browser.close()
+    delivered = sum(1 for f in (var / "lake").rglob("*") if f.is_file())
+    assert re.search(rf"of {delivered} rows", listed), listed  # every delivered file has a row
+    assert errors == []
+    # what may still be asked of the internet is decoration (icons, vega charts), never the logo
+    # call that carried the data context's id to a third party
+    assert not [u for u in outside if "great-expectations-web-assets" in u]
+
+
 def test_second_run_takes_in_nothing_and_changes_nothing(nightly, regbench_cli, nightly_env):
     var, _, manifest1 = nightly
     second = subprocess.run([regbench_cli, "run"], env=nightly_env(var), capture_output=True, text=True,

@@ -61,7 +61,7 @@ def centre(postgres_server, tmp_path_factory):
         var = tmp_path_factory.mktemp("centre")
         inbox = var / "inbox"
         generate(inbox, load_contracts(REPO_ROOT / "registries"), REPO_ROOT / "dbt_project/seeds/units.csv",
-                 scale=0.1, months=8)
+                 scale=0.1, months=14)  # a rolling 12 months for the dashboards
         for key, value in {"REGBENCH_VAR": str(var), "REGBENCH_DEMO": "1", "REGBENCH_TODAY": "2026-11-24",
                            "REGBENCH_WAREHOUSE": "postgres", "REGBENCH_POSTGRES_DSN": dsns["transformer"],
                            "REGBENCH_LOADER_DSN": dsns["loader"]}.items():
@@ -250,3 +250,40 @@ def test_postgres_restarted_mid_build_publishes_nothing_half_built_and_the_next_
     built = sorted(read(centre["dsn"]["transformer"], "SELECT * FROM publication.pub_indicator_monthly"),
                    key=repr)
     assert live(centre) == built and built, "readers see the complete new night"
+
+
+def test_superset_draws_every_chart_from_the_published_views_as_the_reader_role(
+        centre, tmp_path_factory, monkeypatch):
+    """The PostgreSQL deployment of the dashboards: Superset connects as the reader role, whose
+    only grant is the `published` schema, and every chart of every dashboard still has rows."""
+    import socket
+
+    from regbench.dashboards.deploy import deploy
+    from regbench.superset_api import SupersetClient
+    from regbench.superset_stack import SupersetStack, stop
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path_factory.mktemp("superset_pg")
+    monkeypatch.setenv("SUPERSET_HOME", str(home))
+    monkeypatch.setenv("REGBENCH_SUPERSET_READER_DSN", centre["dsn"]["reader"])
+    settings = get_settings()
+    stack = SupersetStack(settings, port=port)
+    stack.bootstrap()
+    proc = stack.start(log_file=home / "superset.log")
+    try:
+        stack.wait_healthy(proc, timeout=180)
+        with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
+            deploy(admin, settings, REPO_ROOT / "superset")
+            [database] = admin.list_all("database", ["id"])
+            uri = admin.get(f"/api/v1/database/{database['id']}/connection")["result"][
+                "sqlalchemy_uri"]
+            assert uri.startswith(f"postgresql+psycopg2://{centre['prefix']}reader:"), uri
+            charts = admin.list_all("chart", ["id", "slice_name"])
+            empty = [c["slice_name"] for c in charts
+                     if not admin.get(f"/api/v1/chart/{c['id']}/data/")["result"][0]["rowcount"]]
+        assert len(charts) > 20
+        assert empty == [], "charts without rows: " + "; ".join(empty)
+    finally:
+        stop(proc)

@@ -62,7 +62,8 @@ def import_bundle(client: SupersetClient, settings: Settings, files: dict[str, d
     passwords = {}
     if password is not None:
         db_file = next(n for n in files if n.startswith("databases/"))
-        passwords[f"regbench_bundle/{db_file}"] = password
+        # Superset matches passwords by the path inside the bundle without its root folder
+        passwords[db_file] = password
     client.request(
         "POST", "/api/v1/assets/import/",
         files={"bundle": ("regbench_bundle.zip", payload, "application/zip")},
