@@ -92,6 +92,10 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
                 registry_id, n, len(deliveries), delivery.original_name,
                 report.rows_loaded, report.rows_rejected,
             )
+        if report.rows_loaded:
+            for entity in contract.entities:
+                if entity.role != "optouts":
+                    wh.refresh_statistics(f"raw.{contract.raw_table(entity)}")
         docs = validator.build_data_docs()
         log.info("%s: Data Docs at %s", registry_id, docs)
     return report

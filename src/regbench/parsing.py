@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from regbench.contracts import Column, ColumnType, Contract, Entity
-from regbench.personnummer import InvalidPersonnummer, parse_pnr
+from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
 
 # Spreadsheet view: the header is row 1, so the first data row is row 2.
@@ -240,12 +240,13 @@ def _clean(series: pd.Series, markers: set[str]) -> pd.Series:
 _NOT_A_PERSON = (None, None, None, None, None, None)
 
 
-def _person(value: str, pseudonymiser: Pseudonymiser, today: date) -> tuple:
+def _person(value: str, pseudonymiser: Pseudonymiser, today: date, pnr: Pnr | None = None) -> tuple:
     """(pseudonym, kind, birth year, sex, birth date, rule) for one personnummer as written."""
-    try:
-        pnr = parse_pnr(value, today=today)
-    except InvalidPersonnummer as exc:
-        return (*_NOT_A_PERSON[:5], exc.rule)
+    if pnr is None:
+        try:
+            pnr = parse_pnr(value, today=today)
+        except InvalidPersonnummer as exc:
+            return (*_NOT_A_PERSON[:5], exc.rule)
     born = pnr.birth_date
     return (pseudonymiser.pseudonym(pnr), pnr.kind.value, born.year if born else None, pnr.sex, born,
             None)
@@ -253,7 +254,9 @@ def _person(value: str, pseudonymiser: Pseudonymiser, today: date) -> tuple:
 
 def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
     # each distinct value is parsed and keyed once; registries repeat persons across rows
-    distinct = {v: _person(v, pseudonymiser, today) for v in raw.dropna().unique()}
+    values = raw.dropna().unique().tolist()
+    plain = valid_plain_twelve_digit(values, today)
+    distinct = {v: _person(v, pseudonymiser, today, plain.get(v)) for v in values}
     rows = [distinct[v] if v is not None else _NOT_A_PERSON for v in raw.tolist()]
     ids, kinds, years, sexes, born, rules = (list(col) for col in zip(*rows, strict=True)) if rows else (
         [], [], [], [], [], [])

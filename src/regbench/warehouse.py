@@ -244,6 +244,12 @@ class Warehouse:
         self.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
         return f"raw.{table}"
 
+    def refresh_statistics(self, qualified_table: str) -> None:
+        """PostgreSQL plans on a freshly loaded table as if it were empty until autovacuum runs;
+        the nightly build starts sooner than that. DuckDB keeps statistics as it writes."""
+        if self.kind == "postgres":
+            self.execute(f"ANALYZE {qualified_table}")
+
     def bulk_insert(self, qualified_table: str, frame: pd.DataFrame) -> None:
         """Append a frame whose columns match the table's; inside the caller's transaction."""
         cols = list(frame.columns)

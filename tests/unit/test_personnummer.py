@@ -83,3 +83,34 @@ def test_reserve_numbers_are_kept_and_flagged(text):
     p = parse_pnr(text, today=TODAY)
     assert p.kind is PnrKind.RESERVE
     assert p.birth_date is None and p.sex is None
+
+
+def test_column_wise_fast_path_accepts_exactly_what_parse_pnr_accepts_and_agrees():
+    """The ingest parses bare 12-digit numbers column-wise; it must never accept a number
+    parse_pnr refuses, nor parse one differently (kind, birth date, sex)."""
+    import random
+
+    from regbench.personnummer import valid_plain_twelve_digit
+
+    today = date(2026, 11, 24)
+    rng = random.Random(7)
+    values = []
+    for _ in range(20_000):
+        year = rng.choice([rng.randint(1900, 2026), 2026, 2027, 1799, 2300, 0])
+        month, day = rng.randint(0, 13), rng.randint(0, 92)
+        nine = f"{year % 100:02d}{month:02d}{day:02d}{rng.randint(0, 999):03d}"
+        check = luhn_check_digit(nine) if rng.random() < 0.8 else rng.randint(0, 9)
+        values.append(f"{year:04d}{nine[2:]}{check}")
+    values += ["19121212-1212", "121212-1212", "191212121212 ", "19121212121", "1912121212a2"]
+    fast = valid_plain_twelve_digit(values, today)
+    assert len(fast) > 1000  # the mix has plenty of valid numbers
+    for value in values:
+        try:
+            slow = parse_pnr(value, today=today)
+        except InvalidPersonnummer:
+            assert value not in fast, value
+            continue
+        if value in fast:
+            assert fast[value] == slow, value
+        else:  # only other forms, or years far outside any registry, take the slow path
+            assert not (len(value) == 12 and value.isdigit() and 1800 <= int(value[:4]) <= 2200), value
