@@ -17,17 +17,6 @@
     end
 {%- endmacro %}
 
-{# Keep the first delivery's latest version of each registration (re-deliveries across files). #}
-{% macro latest_per_key(relation, keys) -%}
-    select * from (
-        select s.*, row_number() over (
-            partition by {{ keys | join(', ') }} order by _loaded_at desc, _file_id desc, _row_number
-        ) as _version_rank
-        from {{ relation }} as s
-    ) as ranked
-    where _version_rank = 1
-{%- endmacro %}
-
 {# Target level the way Vården i siffror shows it: reached the high level, between, below the low. #}
 {% macro target_level(rate, direction, high, low) -%}
     case

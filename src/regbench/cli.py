@@ -97,11 +97,16 @@ def fetch(registry: str) -> None:
 
 
 @app.command()
-def build() -> None:
+def build(
+    full_refresh: bool = typer.Option(
+        False, help="Rebuild the base tables from all of raw instead of only the months that "
+                    "changed: after a contract gains or loses a column (dbt then stops with "
+                    "'out of sync'), or when in doubt."),
+) -> None:
     """dbt build, audit and publish (without Airflow)."""
     from regbench import nightly
 
-    console.print(f"build: {nightly.build()}")
+    console.print(f"build: {nightly.build(full_refresh)}")
     audited = nightly.audit()
     console.print(f"audit: {audited}")
     console.print(f"publish: {nightly.publish(held=audited['held'])}")

@@ -81,12 +81,16 @@ def _dbt_build(selection: list[str], what: str) -> dict:
     return {"nodes_ok": report.nodes_ok, "nodes_failed": report.nodes_failed}
 
 
-def build_marts() -> dict:
+def build_marts(full_refresh: bool = False) -> dict:
+    """Marts and everything under them. The base tables (latest version of every raw row) are
+    incremental: only months whose raw rows changed are rebuilt, unless `full_refresh`
+    (docs/decisions/0012)."""
     from regbench.warehouse import Warehouse
 
     with Warehouse(get_settings()) as wh:
         wh.ensure_ops()  # the publication's warning flags read ops.dq_results
-    return _dbt_build(["--exclude", PUBLICATION], "marts")
+    return _dbt_build(["--exclude", PUBLICATION, *(["--full-refresh"] if full_refresh else [])],
+                      "marts")
 
 
 def check_warehouse() -> dict:
@@ -120,9 +124,9 @@ def build_publication() -> dict:
     return _dbt_build(["--select", PUBLICATION], "publication layer")
 
 
-def build() -> dict:
+def build(full_refresh: bool = False) -> dict:
     """The whole build without Airflow: marts, warehouse checks, publication layer."""
-    marts = build_marts()
+    marts = build_marts(full_refresh)
     checks = check_warehouse()
     publication = build_publication()
     return {"nodes_ok": marts["nodes_ok"] + publication["nodes_ok"],

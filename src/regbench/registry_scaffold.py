@@ -179,13 +179,16 @@ def _thresholds(registry_id: str) -> dict:
     }
 
 
+def _keys(ent: dict) -> list[str]:
+    pnr = next(c["name"] for c in ent["columns"] if c["type"] == "personnummer")
+    return ["person_id" if k == pnr else k for k in ent.get("key_columns", [])] or ["person_id"]
+
+
 def _staging_sql(contract: dict) -> str:
     rid = contract["registry_id"]
     ent = contract["entities"][0]
     cols = ent["columns"]
     unit = next((c["name"] for c in cols if c["type"] == "unit"), None)
-    keys = ["person_id" if k == next(c["name"] for c in cols if c["type"] == "personnummer") else k
-            for k in ent.get("key_columns", [])] or ["person_id"]
     keep = [c["name"] for c in cols if c["type"] not in {"personnummer", "unit"}
             and c["name"] not in {ent.get("event_date_column"), ent.get("registration_date_column")}]
     lines = [f"    '{rid}' as registry_id,", "    l.person_id,", "    l.pnr_kind,", "    l.birth_year,",
@@ -199,11 +202,25 @@ def _staging_sql(contract: dict) -> str:
     lines += [f"    l.{c}," for c in keep] + ["    l._file_id,", "    l._row_number"]
     join = ("left join {{ ref('units') }} as u\n"
             f"    on u.unit_id = l.{unit} and u.registry_id = '{rid}'\n" if unit else "")
-    key_list = ", ".join(f"'{k}'" for k in keys)
     return (f"-- Scaffolded by `regbench registry add` on {date.today().isoformat()}: review it, then add "
             f"the registry's\n-- indicators (intermediate/) and its units (seeds/units.csv).\n"
-            f"with latest as (\n    {{{{ latest_per_key(source('raw_{rid}', '{rid}__{ent['name']}'), "
-            f"[{key_list}]) }}}}\n)\n\nselect\n" + "\n".join(lines) + "\nfrom latest as l\n" + join)
+            "-- one row per key: the latest version of it in raw\nselect\n" + "\n".join(lines)
+            + f"\nfrom {{{{ ref('base_{rid}__{ent['name']}') }}}} as l\n" + join)
+
+
+def _base_sql(contract: dict) -> str:
+    """The incremental table of the latest version per key (decision 0012). Months are the unit
+    of rebuilding, so the event date must be part of the key; without it the whole table is one
+    unit and any change rebuilds all of it."""
+    rid = contract["registry_id"]
+    ent = contract["entities"][0]
+    keys = _keys(ent)
+    date_col = ent.get("event_date_column")
+    period = f"'{date_col}'" if date_col and date_col in keys else "none"
+    source = f"source('raw_{rid}', '{rid}__{ent['name']}')"
+    key_list = ", ".join(f"'{k}'" for k in keys)
+    return (f'{{{{ config(pre_hook="{{{{ delete_changed_periods({source}, {period}) }}}}") }}}}\n'
+            f"{{{{ latest_rows({source}, [{key_list}], {period}) }}}}\n")
 
 
 def scaffold(home: Path, contracts_dir: Path, thresholds_dir: Path, registry_id: str, sample: Path,
@@ -213,11 +230,13 @@ def scaffold(home: Path, contracts_dir: Path, thresholds_dir: Path, registry_id:
     contract = infer_contract(registry_id, sample, **contract_fields)
     entity = contract["entities"][0]["name"]
     staging = home / "dbt_project" / "models" / "staging"
+    base = home / "dbt_project" / "models" / "base"
     targets = {
         contracts_dir / f"{registry_id}.yaml": "contract",
         thresholds_dir / f"{registry_id}.yaml": "thresholds",
         staging / f"_sources_{registry_id}.yml": "sources",
         staging / f"stg_{registry_id}__{entity}.sql": "staging",
+        base / f"base_{registry_id}__{entity}.sql": "base",
     }
     existing = [str(p) for p in targets if p.exists()]
     if existing:
@@ -235,6 +254,7 @@ def scaffold(home: Path, contracts_dir: Path, thresholds_dir: Path, registry_id:
         "thresholds": header + dump(_thresholds(registry_id)),
         "sources": header + dump(sources),
         "staging": _staging_sql(contract),
+        "base": _base_sql(contract),
     }
     for path, kind in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)

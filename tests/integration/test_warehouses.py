@@ -1,9 +1,9 @@
 """The same ingest and dbt models on DuckDB and on a fresh PostgreSQL database publish the same
 numbers (floats within 1e-9)."""
 
-import math
 
 import pytest
+from table_rows import _key, _same
 
 from regbench import nightly
 from regbench.config import REPO_ROOT, get_settings
@@ -16,11 +16,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REGISTRIES = sorted(load_contracts(REPO_ROOT / "registries"))
 PUB_TABLES = ["pub_indicator_monthly", "pub_indicator_values", "pub_funnel", "pub_funnel_limits",
               "pub_spc", "pub_casemix", "pub_units", "pub_registrations", "pub_coverage"]
-
-
-def _key(row) -> tuple:
-    """Order rows by everything but their floats, so both warehouses line up."""
-    return tuple("" if isinstance(v, float) or v is None else str(v) for v in row)
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +49,6 @@ def _nightly(monkeypatch, var, inbox, warehouse, dsn=None):
             tables[t] = sorted(rows, key=_key)
         loaded = wh.fetchone("SELECT sum(rows_loaded) FROM ops.ledger")[0]
     return tables, int(loaded)
-
-
-def _same(a, b) -> bool:
-    from decimal import Decimal
-
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        a, b = (float(a) if a is not None else None), (float(b) if b is not None else None)
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is b
-        return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
-    return a == b
 
 
 def test_duckdb_and_postgres_publish_the_same_numbers(tmp_path, inbox, monkeypatch, fresh_database):

@@ -1,17 +1,10 @@
 -- Indicator values per unit, region and the whole country; per month, quarter, year and rolling
 -- 12 months: numerator, denominator, rate, Wilson 95 % interval, target level, reliability.
 with monthly_unit as (
-    select
-        registry_id,
-        indicator_id,
-        unit_id,
-        region_code,
-        cast({{ dbt.date_trunc('month', 'event_date') }} as date) as month_start,
-        sum(case when is_met then 1 else 0 end) as numerator,
-        count(*) as denominator
-    from {{ ref('int_indicator_events') }}
-    where is_eligible
-    group by 1, 2, 3, 4, 5
+    select m.registry_id, m.indicator_id, m.unit_id, u.region_code, m.month_start, m.numerator,
+           m.denominator
+    from {{ ref('int_indicator_monthly') }} as m
+    left join {{ ref('units') }} as u on u.unit_id = m.unit_id and u.registry_id = m.registry_id
 ),
 
 monthly as (

@@ -1,14 +1,10 @@
 -- Registrations per unit and month (by event month), against the unit's own trailing 12-month
 -- median, with timeliness (median and 90th percentile days from event to registration).
 with monthly as (
-    select
-        registry_id, unit_id, region_code,
-        cast({{ dbt.date_trunc('month', 'event_date') }} as date) as period_start,
-        count(*) as registrations,
-        percentile_cont(0.5) within group (order by lag_days) as lag_median_days,
-        percentile_cont(0.9) within group (order by lag_days) as lag_p90_days
-    from {{ ref('int_registrations') }}
-    group by 1, 2, 3, 4
+    select m.registry_id, m.unit_id, u.region_code, m.month_start as period_start, m.registrations,
+           m.lag_median_days, m.lag_p90_days
+    from {{ ref('int_registrations_monthly') }} as m
+    left join {{ ref('units') }} as u on u.unit_id = m.unit_id and u.registry_id = m.registry_id
 ),
 
 calendar as (

@@ -1,7 +1,4 @@
-with latest as (
-    {{ latest_per_key(source('raw', 'blodcancer__referens'), ['person_id', 'handelsedatum']) }}
-)
-
+-- one row per key: the latest version of it in raw
 select
     'blodcancer' as registry_id,
     l.person_id,
@@ -13,6 +10,6 @@ select
     l.handelsedatum as event_date,
     l._file_id,
     l._row_number
-from latest as l
+from {{ ref('base_blodcancer__referens') }} as l
 left join {{ ref('units') }} as u
     on u.unit_id = l.enhetskod and u.registry_id = 'blodcancer'

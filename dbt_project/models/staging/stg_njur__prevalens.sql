@@ -1,7 +1,4 @@
-with latest as (
-    {{ latest_per_key(source('raw', 'njur__prevalens'), ['person_id', 'arsdatum']) }}
-)
-
+-- one row per key: the latest version of it in raw
 select
     'njur' as registry_id,
     l.person_id,
@@ -16,6 +13,6 @@ select
     nullif(l.access, '9') as access,
     l._file_id,
     l._row_number
-from latest as l
+from {{ ref('base_njur__prevalens') }} as l
 left join {{ ref('units') }} as u
     on u.unit_id = l.enhetskod and u.registry_id = 'njur'

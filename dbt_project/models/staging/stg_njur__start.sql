@@ -1,7 +1,4 @@
-with latest as (
-    {{ latest_per_key(source('raw', 'njur__start'), ['person_id', 'startdatum']) }}
-)
-
+-- one row per key: the latest version of it in raw
 select
     'njur' as registry_id,
     l.person_id,
@@ -17,6 +14,6 @@ select
     l.egfr_vid_start,
     l._file_id,
     l._row_number
-from latest as l
+from {{ ref('base_njur__start') }} as l
 left join {{ ref('units') }} as u
     on u.unit_id = l.enhetskod and u.registry_id = 'njur'

@@ -1,7 +1,4 @@
-with latest as (
-    {{ latest_per_key(source('raw', 'palliativ__dodsfall'), ['person_id', 'dodsdatum']) }}
-)
-
+-- one row per key: the latest version of it in raw
 select
     'palliativ' as registry_id,
     l.person_id,
@@ -21,6 +18,6 @@ select
     nullif(l.trycksar_grad, '9') as trycksar_grad,
     l._file_id,
     l._row_number
-from latest as l
+from {{ ref('base_palliativ__dodsfall') }} as l
 left join {{ ref('units') }} as u
     on u.unit_id = l.enhetskod and u.registry_id = 'palliativ'

@@ -1,7 +1,4 @@
-with latest as (
-    {{ latest_per_key(source('raw', 'swedvasc__operation'), ['person_id', 'operationsdatum', 'ingreppstyp']) }}
-)
-
+-- one row per key: the latest version of it in raw
 select
     'swedvasc' as registry_id,
     l.person_id,
@@ -20,6 +17,6 @@ select
     l.vikt_kg,
     l._file_id,
     l._row_number
-from latest as l
+from {{ ref('base_swedvasc__operation') }} as l
 left join {{ ref('units') }} as u
     on u.unit_id = l.enhetskod and u.registry_id = 'swedvasc'

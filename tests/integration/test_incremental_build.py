@@ -1,0 +1,152 @@
+"""A night that brings new files rebuilds only the months they touch, and ends with exactly the
+marts a full rebuild from all of raw gives; on DuckDB and on PostgreSQL (decision 0012)."""
+
+import shutil
+
+import pytest
+from table_rows import _key, _same
+
+from regbench import nightly
+from regbench.config import REPO_ROOT, get_settings
+from regbench.contracts import load_contracts
+from regbench.demo.generator import generate
+from regbench.warehouse import Warehouse
+
+pytestmark = [pytest.mark.slow]
+
+REGISTRIES = sorted(load_contracts(REPO_ROOT / "registries"))
+LAST = "2026-10"
+BASES = ["base_palliativ__dodsfall", "base_njur__start", "base_njur__referens",
+         "base_swedvasc__operation", "base_blodcancer__diagnos"]
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """Eight months of demo exports; the last month's registration files held back for night two."""
+    root = tmp_path_factory.mktemp("exports")
+    generate(root / "inbox", load_contracts(REPO_ROOT / "registries"),
+             REPO_ROOT / "dbt_project/seeds/units.csv", scale=0.15, months=8)
+    held = sorted((root / "inbox").rglob(f"*_{LAST}.*"))
+    assert len(held) == 4, held
+    for f in held:
+        target = root / "held" / f.parent.name / f.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(f, target)
+    return root
+
+
+def _use(monkeypatch, var, inbox, warehouse, dsn=None):
+    monkeypatch.setenv("REGBENCH_VAR", str(var))
+    monkeypatch.setenv("REGBENCH_INBOX", str(inbox))
+    monkeypatch.setenv("REGBENCH_DEMO", "1")
+    monkeypatch.setenv("REGBENCH_TODAY", "2026-11-24")
+    monkeypatch.setenv("REGBENCH_WAREHOUSE", warehouse)
+    monkeypatch.delenv("REGBENCH_DUCKDB_PATH", raising=False)
+    if dsn:
+        monkeypatch.setenv("REGBENCH_POSTGRES_DSN", dsn)
+
+
+def _ingest_all():
+    reports = [nightly.ingest(r) for r in REGISTRIES]
+    assert all(r["files_quarantined"] == 0 for r in reports), reports
+    return reports
+
+
+AGGREGATES = {"int_indicator_monthly": "month_start", "int_registrations_monthly": "month_start",
+              "int_coverage_yearly": "year_start"}
+
+
+def _built_months(wh) -> dict[tuple[str, str], str]:
+    """When each month of each base table, and each (registry, period) of each incremental
+    aggregate, was last rebuilt."""
+    out = {}
+    for t in BASES:
+        for month, built in wh.fetchall(
+                f"SELECT _event_month, max(_built_at) FROM staging.{t} GROUP BY 1"):
+            out[(t, str(month))] = str(built)
+    for t, period in AGGREGATES.items():
+        for registry, start, built in wh.fetchall(
+                f"SELECT registry_id, {period}, max(_built_at) FROM intermediate.{t} GROUP BY 1, 2"):
+            out[(f"{t}.{registry}", str(start))] = str(built)
+    return out
+
+
+def _tables(wh, schema: str, names: list[str]) -> dict[str, list[tuple]]:
+    out = {}
+    for t in names:
+        cols = [c for (c,) in wh.fetchall(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ?"
+            " AND table_name = ? AND column_name <> '_built_at' ORDER BY column_name", [schema, t])]
+        out[t] = sorted(wh.fetchall(f"SELECT {', '.join(cols)} FROM {schema}.{t}"), key=_key)
+    return out
+
+
+def _marts(wh) -> dict[str, list[tuple]]:
+    names = [t for (t,) in wh.fetchall(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+        " AND table_type = 'BASE TABLE' ORDER BY 1")]
+    assert "fct_indicator_values" in names
+    return {**_tables(wh, "marts", names), **_tables(wh, "staging", BASES),
+            **_tables(wh, "intermediate", list(AGGREGATES))}
+
+
+def _opt_out_one_person(exports, inbox) -> str:
+    """An opt-out list naming the first patient of njur's first month; returns that month."""
+    first = sorted((exports / "inbox" / "njur").glob("njur_start_*.csv"))[0]
+    header, row = first.read_text(encoding="utf-8-sig").splitlines()[:2]
+    sep = ";"
+    values = dict(zip(header.split(sep), row.split(sep), strict=True))
+    (inbox / "njur" / "njur_optout_2026-11-20.csv").write_text(
+        f"personnummer\n{values['personnummer']}\n", encoding="utf-8")
+    digits = "".join(ch for ch in values["startdatum"] if ch.isdigit())
+    return f"{digits[:4]}-{digits[4:6]}-01"
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build(
+        tmp_path, exports, monkeypatch, warehouse, request):
+    dsn = request.getfixturevalue("fresh_database") if warehouse == "postgres" else None
+    inbox = tmp_path / "inbox"
+    shutil.copytree(exports / "inbox", inbox)
+    _use(monkeypatch, tmp_path / "var", inbox, warehouse, dsn)
+
+    # night one: everything is new
+    _ingest_all()
+    nightly.build_marts()
+    with Warehouse(get_settings()) as wh:
+        night_one = _built_months(wh)
+    assert len({m for _, m in night_one}) >= 8
+
+    # a night with nothing new rebuilds nothing
+    nightly.build_marts()
+    with Warehouse(get_settings()) as wh:
+        assert _built_months(wh) == night_one
+
+    # night two: every registry's October file and one opt-out from njur's first month
+    shutil.copytree(exports / "held", inbox, dirs_exist_ok=True)
+    opted_out_month = _opt_out_one_person(exports, inbox)
+    _ingest_all()
+    nightly.build_marts()
+    with Warehouse(get_settings()) as wh:
+        night_two = _built_months(wh)
+        incremental = _marts(wh)
+    rebuilt = {k for k, v in night_two.items() if night_one.get(k) != v}
+    expected = {(t, f"{LAST}-01") for t in BASES if "referens" not in t} | {
+        (f"int_indicator_monthly.{r}", f"{LAST}-01") for r in REGISTRIES} | {
+        ("base_njur__start", opted_out_month), ("int_indicator_monthly.njur", opted_out_month),
+        ("int_coverage_yearly.njur", opted_out_month[:4] + "-01-01")}
+    assert expected <= rebuilt, sorted(expected - rebuilt)
+    touched = {f"{LAST}-01", opted_out_month, f"{LAST[:4]}-01-01", opted_out_month[:4] + "-01-01"}
+    untouched = {k for k in night_one if k[1] not in touched}
+    assert untouched, "every month was touched: the test data no longer tells anything"
+    assert not (rebuilt & untouched), sorted(rebuilt & untouched)
+
+    # the same raw, built from scratch, gives the same marts and base tables
+    nightly.build_marts(full_refresh=True)
+    with Warehouse(get_settings()) as wh:
+        full = _marts(wh)
+    assert full.keys() == incremental.keys()
+    for table, rows in full.items():
+        assert len(rows) == len(incremental[table]), table
+        for a, b in zip(rows, incremental[table], strict=True):
+            assert all(_same(x, y) for x, y in zip(a, b, strict=True)), (table, a, b)
