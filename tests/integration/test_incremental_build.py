@@ -4,7 +4,7 @@ marts a full rebuild from all of raw gives; on DuckDB and on PostgreSQL (decisio
 import shutil
 
 import pytest
-from table_rows import _key, _same
+from two_builds import _key, _same, use_var
 
 from regbench import nightly
 from regbench.config import REPO_ROOT, get_settings
@@ -33,17 +33,6 @@ def exports(tmp_path_factory):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(f, target)
     return root
-
-
-def _use(monkeypatch, var, inbox, warehouse, dsn=None):
-    monkeypatch.setenv("REGBENCH_VAR", str(var))
-    monkeypatch.setenv("REGBENCH_INBOX", str(inbox))
-    monkeypatch.setenv("REGBENCH_DEMO", "1")
-    monkeypatch.setenv("REGBENCH_TODAY", "2026-11-24")
-    monkeypatch.setenv("REGBENCH_WAREHOUSE", warehouse)
-    monkeypatch.delenv("REGBENCH_DUCKDB_PATH", raising=False)
-    if dsn:
-        monkeypatch.setenv("REGBENCH_POSTGRES_DSN", dsn)
 
 
 def _ingest_all():
@@ -108,7 +97,7 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
     dsn = request.getfixturevalue("fresh_database") if warehouse == "postgres" else None
     inbox = tmp_path / "inbox"
     shutil.copytree(exports / "inbox", inbox)
-    _use(monkeypatch, tmp_path / "var", inbox, warehouse, dsn)
+    use_var(monkeypatch, tmp_path / "var", inbox, warehouse, dsn)
 
     # night one: everything is new
     _ingest_all()

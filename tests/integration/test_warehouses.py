@@ -3,7 +3,7 @@ numbers (floats within 1e-9)."""
 
 
 import pytest
-from table_rows import _key, _same
+from two_builds import _key, _same, use_var
 
 from regbench import nightly
 from regbench.config import REPO_ROOT, get_settings
@@ -27,14 +27,7 @@ def inbox(tmp_path_factory):
 
 
 def _nightly(monkeypatch, var, inbox, warehouse, dsn=None):
-    monkeypatch.setenv("REGBENCH_VAR", str(var))
-    monkeypatch.setenv("REGBENCH_INBOX", str(inbox))
-    monkeypatch.setenv("REGBENCH_DEMO", "1")
-    monkeypatch.setenv("REGBENCH_TODAY", "2026-11-24")
-    monkeypatch.setenv("REGBENCH_WAREHOUSE", warehouse)
-    monkeypatch.delenv("REGBENCH_DUCKDB_PATH", raising=False)
-    if dsn:
-        monkeypatch.setenv("REGBENCH_POSTGRES_DSN", dsn)
+    use_var(monkeypatch, var, inbox, warehouse, dsn)
     reports = [nightly.ingest(r) for r in REGISTRIES]
     assert all(r["files_quarantined"] == 0 for r in reports), reports
     nightly.build()

@@ -1,13 +1,7 @@
 -- Numerator and denominator per indicator, unit and event month: the only pass over patient-level
 -- rows that the indicator marts need. Incremental: a night rebuilds only the (registry, month)s
 -- whose base rows changed (decision 0012). Regions are joined downstream, from the units seed.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_registry_periods('month_start', 'month') }}",
-    post_hook="{{ analyze_after_build() }}",
-) }}
+{{ config(pre_hook="{{ delete_changed_registry_periods('month_start', 'month') }}") }}
 {%- set changed = changed_registry_periods('month_start', 'month') %}
 
 select

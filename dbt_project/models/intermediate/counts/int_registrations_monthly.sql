@@ -1,12 +1,6 @@
 -- Registrations per unit and event month with the registration lag's median and 90th percentile.
 -- Incremental like int_indicator_monthly (decision 0012).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_registry_periods('month_start', 'month') }}",
-    post_hook="{{ analyze_after_build() }}",
-) }}
+{{ config(pre_hook="{{ delete_changed_registry_periods('month_start', 'month') }}") }}
 {%- set changed = changed_registry_periods('month_start', 'month') %}
 
 select

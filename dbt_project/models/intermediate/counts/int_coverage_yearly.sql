@@ -1,13 +1,7 @@
 -- Persons per unit and calendar year of the event, linked on the pseudonym between the registry
 -- and its reference register: A = only in the registry, B = only in the reference, C = in both.
 -- Incremental per (registry, year) like int_indicator_monthly (decision 0012).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed_registry_periods('year_start', 'year') }}",
-    post_hook="{{ analyze_after_build() }}",
-) }}
+{{ config(pre_hook="{{ delete_changed_registry_periods('year_start', 'year') }}") }}
 {%- set changed = changed_registry_periods('year_start', 'year') %}
 
 with reg as (
