@@ -71,14 +71,45 @@
 {%- endmacro %}
 
 
-{# pre-hook: drop the months about to be rebuilt #}
+{# The months each base table rebuilt and when: the incremental counts read this small table
+   instead of scanning every base table (decision 0012). Created by on-run-start. #}
+{% macro create_base_months() -%}
+    create table if not exists staging.base_months (
+        registry_id varchar(32) not null,
+        base_table varchar(200) not null,
+        event_month date not null,
+        built_at timestamp not null
+    )
+{%- endmacro %}
+
+
+{# pre-hook of a base table: drop the months about to be rebuilt, and record them as rebuilt now
+   (on a full build: every month raw holds) #}
 {% macro delete_changed_periods(relation, date_column) -%}
-    {%- set periods = changed_periods(relation, date_column) -%}
-    {%- if periods -%}
-        delete from {{ this }} where _event_month in (
-            {%- for p in periods -%}cast('{{ p }}' as date){% if not loop.last %}, {% endif %}{%- endfor -%})
+    {%- set registry = this.identifier[5:].split('__')[0] -%}
+    {%- set name = this.identifier -%}
+    {%- if incremental_run() -%}
+        {%- set periods = changed_periods(relation, date_column) -%}
+        {%- if periods -%}
+            {%- set in_list -%}
+                ({%- for p in periods -%}cast('{{ p }}' as date){% if not loop.last %}, {% endif %}{%- endfor -%})
+            {%- endset -%}
+            delete from {{ this }} where _event_month in {{ in_list }};
+            delete from staging.base_months where base_table = '{{ name }}' and event_month in {{ in_list }};
+            insert into staging.base_months
+            {% for p in periods -%}
+                select '{{ registry }}', '{{ name }}', cast('{{ p }}' as date), cast(current_timestamp as timestamp)
+                {% if not loop.last %}union all {% endif %}
+            {%- endfor %}
+        {%- else -%}
+            select 1
+        {%- endif -%}
     {%- else -%}
-        select 1
+        delete from staging.base_months where base_table = '{{ name }}';
+        insert into staging.base_months
+        select distinct '{{ registry }}', '{{ name }}', {{ period_of(date_column) }},
+               cast(current_timestamp as timestamp)
+        from {{ relation }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -119,22 +150,10 @@ where r._version_rank = 1
 {#
   Aggregates over the base tables (monthly counts, yearly coverage) are incremental too: a
   (registry, period) is rebuilt when any of the registry's base tables rebuilt a month of that
-  period after the aggregate last built it (every row carries _built_at), or when the period
-  vanished from the bases. This holds because an intermediate model's event_date is always its
+  period after the aggregate last built it (staging.base_months, written by the base tables'
+  pre-hook), or when the period vanished from the bases. This holds because an intermediate model's event_date is always its
   staging row's event_date, whose month is the base row's _event_month.
 #}
-
-{# Every base table, as (registry id, relation), from the project's graph: base_<registry>__<entity>. #}
-{% macro registry_bases() -%}
-    {%- set out = [] -%}
-    {%- for node in graph.nodes.values() | sort(attribute='name') -%}
-        {%- if node.resource_type == 'model' and node.name.startswith('base_') and '__' in node.name -%}
-            {%- do out.append((node.name[5:].split('__')[0], node.relation_name)) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(out) }}
-{%- endmacro %}
-
 
 {% macro changed_registry_periods(period_column, grain) -%}
     {%- if not execute or not incremental_run() -%}
@@ -142,14 +161,9 @@ where r._version_rank = 1
     {%- endif -%}
     {%- set sql -%}
         with bases as (
-            {%- for registry, relation in registry_bases() %}
-            select '{{ registry }}' as registry_id,
-                   cast({{ dbt.date_trunc(grain, '_event_month') }} as date) as period,
-                   max(_built_at) as built
-            from {{ relation }}
-            group by 1, 2
-            {% if not loop.last %}union all{% endif %}
-            {%- endfor %}
+            select registry_id, cast({{ dbt.date_trunc(grain, 'event_month') }} as date) as period,
+                   built_at as built
+            from staging.base_months
         ),
         now_base as (select registry_id, period, max(built) as built from bases group by 1, 2),
         built as (
