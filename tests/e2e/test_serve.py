@@ -14,6 +14,8 @@ import time
 import httpx
 import pytest
 
+from regbench.dashboards import spec
+
 pytestmark = [pytest.mark.slow]
 
 
@@ -47,7 +49,7 @@ def test_serve_brings_up_both_uis_provisioned_and_ctrl_c_stops_them(
             assert time.monotonic() < deadline, out.read_text()[-3000:]
             time.sleep(2)
         printed = out.read_text()
-        assert "dashboards deployed: 6 dashboards" in printed
+        assert f"dashboards deployed: {len(spec.dashboards())} dashboards" in printed
         superset = re.search(r"Superset\s+(http://\S+)\s+user (\S+)\s+password (\S+)", printed)
         airflow = re.search(r"Airflow\s+(http://\S+)\s+user (\S+)\s+password (\S+)", printed)
         assert superset and airflow, printed
@@ -61,7 +63,7 @@ def test_serve_brings_up_both_uis_provisioned_and_ctrl_c_stops_them(
             assert login.status_code == 200, login.text
             token = login.json()["access_token"]
             dashboards = http.get("/api/v1/dashboard/", headers={"Authorization": f"Bearer {token}"})
-            assert dashboards.json()["count"] == 6
+            assert dashboards.json()["count"] == len(spec.dashboards()) == 12
         with httpx.Client(base_url=airflow.group(1), timeout=30) as http:
             token = http.post("/auth/token", json={"username": airflow.group(2),
                                                    "password": airflow.group(3)})
