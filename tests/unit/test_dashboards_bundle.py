@@ -13,7 +13,7 @@ BUNDLE = Path(__file__).resolve().parents[2] / "superset"
 def test_the_committed_bundle_passes_the_check():
     files = bundle.read(BUNDLE)
     assert bundle.problems(files) == []
-    assert sum(n.startswith("dashboards/") for n in files) == len(spec.dashboards()) == 12
+    assert sum(n.startswith("dashboards/") for n in files) == len(spec.dashboards()) == 6
 
 
 def test_every_chart_and_dashboard_of_the_spec_is_in_the_bundle_under_its_stable_uuid():
@@ -53,15 +53,3 @@ def test_the_bundle_never_carries_a_database_uri_or_password():
     db = next(v for n, v in files.items() if n.startswith("databases/"))
     assert db["sqlalchemy_uri"] == bundle.URI_PLACEHOLDER
     assert "password" not in json.dumps(files).lower()
-
-
-def test_every_dashboard_has_an_english_twin_for_the_same_readers():
-    by_slug = {d.slug: d for d in spec.dashboards()}
-    swedish = [d for d in by_slug.values() if d.lang == "sv"]
-    assert len(swedish) == 6
-    for dash in swedish:
-        twin = by_slug[f"{dash.slug}-en"]
-        assert (twin.lang, twin.registry_id, twin.audience) == ("en", dash.registry_id, dash.audience)
-        assert [c.dataset for c in twin.charts] == [c.dataset for c in dash.charts], dash.slug
-        assert twin.title != dash.title and {c.uuid for c in twin.charts}.isdisjoint(
-            c.uuid for c in dash.charts), dash.slug

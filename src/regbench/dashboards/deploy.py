@@ -142,7 +142,7 @@ def provision_access(client: SupersetClient, report: DeployReport) -> dict[str, 
             continue
         if dash.registry_id:
             role_ids = [roles[network_role(dash.registry_id)], manager]
-        elif dash.audience == "managers":
+        elif dash.slug == "registerhallare":
             role_ids = [manager]
         else:
             role_ids = []  # data engineering: admins

@@ -62,25 +62,10 @@ class Dashboard:
     charts: list[Chart]
     filters: list[tuple[str, str, Dataset]]  # (label, column, dataset)
     registry_id: str | None = None  # a network dashboard belongs to one registry's role
-    audience: str = "network"  # network | managers | engineers: who may open it
-    lang: str = "sv"
 
     @property
     def uuid(self) -> str:
         return stable_uuid("dashboard", self.slug)
-
-
-# Swedish is the dashboards' language; every dashboard also exists in English (slug suffix -en),
-# with the same charts over the same datasets. Only what a reader sees is translated.
-LANGUAGES = ("sv", "en")
-
-
-def _t(lang: str, sv: str, en: str) -> str:
-    return sv if lang == "sv" else en
-
-
-def _suffix(lang: str, sep: str) -> str:
-    return "" if lang == "sv" else f"{sep}{lang}"
 
 
 def metric(sql: str, label: str) -> dict:
@@ -124,20 +109,17 @@ WHERE l.period_grain = 'rolling_12m'
 )
 
 
-def _network(registry_id: str, name: str, lang: str = "sv") -> Dashboard:
+def _network(registry_id: str, name: str) -> Dashboard:
     mine = [where("registry_id", registry_id)]
-    key = f"{registry_id}{_suffix(lang, '_')}"
-    overview_cols = [f"indicator_name_{lang}", "unit_name", "region_code", "level", "rate_text",
+    overview_cols = ["indicator_name_sv", "unit_name", "region_code", "level", "rate_text",
                      "denominator_text", "target_level", "target_score", "dq_warning_checks"]
     charts = [
         Chart(
-            f"{key}_overview",
-            _t(lang, "Indikatorer per enhet (senaste 12 månaderna)",
-               "Indicators per unit (last 12 months)"), "table",
+            f"{registry_id}_overview", "Indikatorer per enhet (senaste 12 månaderna)", "table",
             OVERVIEW, columns=overview_cols, width=12, height=70,
             params={
                 "query_mode": "raw", "all_columns": overview_cols, "adhoc_filters": mine,
-                "order_by_cols": [f'["indicator_name_{lang}", true]', '["level", false]',
+                "order_by_cols": ['["indicator_name_sv", true]', '["level", false]',
                                   '["unit_name", true]'],
                 "row_limit": 10000, "server_pagination": False, "table_timestamp_format": "smart_date",
                 "conditional_formatting": [
@@ -149,40 +131,29 @@ def _network(registry_id: str, name: str, lang: str = "sv") -> Dashboard:
             },
         ),
         Chart(
-            f"{key}_funnel",
-            _t(lang, "Trattdiagram: enheter mot 95 % och 99,8 % gränser",
-               "Funnel plot: units against the 95 % and 99.8 % limits"),
+            f"{registry_id}_funnel", "Trattdiagram: enheter mot 95 % och 99,8 % gränser",
             "echarts_timeseries_scatter", FUNNEL,
             columns=["denominator"],
-            metrics=[metric("MAX(unit_rate)", _t(lang, "Enhet", "Unit")),
-                     metric("MAX(lower_95)", _t(lang, "95 % nedre", "95 % lower")),
-                     metric("MAX(upper_95)", _t(lang, "95 % övre", "95 % upper")),
-                     metric("MAX(lower_998)", _t(lang, "99,8 % nedre", "99.8 % lower")),
-                     metric("MAX(upper_998)", _t(lang, "99,8 % övre", "99.8 % upper"))],
+            metrics=[metric("MAX(unit_rate)", "Enhet"), metric("MAX(lower_95)", "95 % nedre"),
+                     metric("MAX(upper_95)", "95 % övre"), metric("MAX(lower_998)", "99,8 % nedre"),
+                     metric("MAX(upper_998)", "99,8 % övre")],
             params={"x_axis": "denominator", "adhoc_filters": mine, "row_limit": 10000,
                     "y_axis_format": ".0%", "show_legend": True, "markerSize": 6,
-                    "truncateYAxis": True, "x_axis_title": _t(lang, "Antal patienter (nämnare)",
-                                                         "Patients (denominator)"),
+                    "truncateYAxis": True, "x_axis_title": "Antal patienter (nämnare)",
                     "x_axis_title_margin": 30},
         ),
         Chart(
-            f"{key}_spc",
-            _t(lang, "Trend per månad med styrgränser (p-diagram)",
-               "Monthly trend with control limits (p-chart)"),
+            f"{registry_id}_spc", "Trend per månad med styrgränser (p-diagram)",
             "echarts_timeseries_line", SPC, columns=["period_start"],
-            metrics=[metric("AVG(rate)", _t(lang, "Andel", "Rate")),
-                     metric("AVG(centre)", _t(lang, "Centrallinje", "Centre line")),
-                     metric("AVG(lcl)", _t(lang, "Nedre styrgräns", "Lower control limit")),
-                     metric("AVG(ucl)", _t(lang, "Övre styrgräns", "Upper control limit"))],
+            metrics=[metric("AVG(rate)", "Andel"), metric("AVG(centre)", "Centrallinje"),
+                     metric("AVG(lcl)", "Nedre styrgräns"), metric("AVG(ucl)", "Övre styrgräns")],
             params={"x_axis": "period_start", "time_grain_sqla": "P1M", "adhoc_filters": mine,
                     "row_limit": 10000, "y_axis_format": ".0%", "show_legend": True,
                     "time_range": "No filter"},
         ),
         Chart(
-            f"{key}_map",
-            _t(lang, "Andel per region (senaste 12 månaderna)", "Rate per region (last 12 months)"),
-            "country_map", OVERVIEW, columns=["region_code"],
-            metrics=[metric("AVG(rate)", _t(lang, "Andel", "Rate"))],
+            f"{registry_id}_map", "Andel per region (senaste 12 månaderna)", "country_map",
+            OVERVIEW, columns=["region_code"], metrics=[metric("AVG(rate)", "Andel")],
             params={"select_country": "sweden", "entity": "region_code",
                     "adhoc_filters": mine + [where("level", "region")],
                     "number_format": ".1%", "linear_color_scheme": "blue_white_yellow",
@@ -190,24 +161,19 @@ def _network(registry_id: str, name: str, lang: str = "sv") -> Dashboard:
         ),
     ]
     charts[3].params["metric"] = charts[3].metrics[0]
-    filters = [(_t(lang, "Indikator", "Indicator"), "indicator_id", OVERVIEW),
-               ("Region", "region_code", OVERVIEW), (_t(lang, "Enhet", "Unit"), "unit_name", OVERVIEW)]
-    return Dashboard(f"natverk-{registry_id}{_suffix(lang, '-')}",
-                     _t(lang, f"{name}: förbättringsnätverket", f"{name}: improvement network"),
-                     charts, filters, registry_id=registry_id, lang=lang)
+    filters = [("Indikator", "indicator_id", OVERVIEW), ("Region", "region_code", OVERVIEW),
+               ("Enhet", "unit_name", OVERVIEW)]
+    return Dashboard(f"natverk-{registry_id}", f"{name}: förbättringsnätverket", charts, filters,
+                     registry_id=registry_id)
 
 
-def _registry_managers(lang: str = "sv") -> Dashboard:
-    k = _suffix(lang, "_")
-    registrations = metric("SUM(registrations)", _t(lang, "Registreringar", "Registrations"))
-    coverage = metric("AVG(coverage)", _t(lang, "Täckningsgrad", "Coverage"))
+def _registry_managers() -> Dashboard:
     charts = [
-        Chart(f"rm_registrations_heatmap{k}",
-              _t(lang, "Registreringar per enhet och månad", "Registrations per unit and month"),
-              "heatmap_v2", REGISTRATIONS, columns=["period_start", "unit_name"],
-              metrics=[registrations], width=12, height=90,
+        Chart("rm_registrations_heatmap", "Registreringar per enhet och månad", "heatmap_v2",
+              REGISTRATIONS, columns=["period_start", "unit_name"],
+              metrics=[metric("SUM(registrations)", "Registreringar")], width=12, height=90,
               params={"x_axis": "period_start", "time_grain_sqla": "P1M", "groupby": "unit_name",
-                      "metric": registrations,
+                      "metric": metric("SUM(registrations)", "Registreringar"),
                       "linear_color_scheme": "schemeBlues", "row_limit": 50000,
                       "normalize_across": "heatmap", "show_legend": True, "show_values": False,
                       "show_percentage": False, "value_bounds": [None, None],
@@ -215,9 +181,7 @@ def _registry_managers(lang: str = "sv") -> Dashboard:
                       "y_axis_format": "SMART_NUMBER", "xscale_interval": None,
                       "yscale_interval": None, "left_margin": "auto", "bottom_margin": "auto",
                       "time_range": "No filter"}),
-        Chart(f"rm_collapses{k}",
-              _t(lang, "Enheter vars registreringar har rasat", "Units whose registrations collapsed"),
-              "table", REGISTRATIONS,
+        Chart("rm_collapses", "Enheter vars registreringar har rasat", "table", REGISTRATIONS,
               columns=["registry_id", "unit_name", "period_start", "registrations",
                        "trailing_12m_median", "ratio_to_median"],
               params={"query_mode": "raw",
@@ -228,16 +192,14 @@ def _registry_managers(lang: str = "sv") -> Dashboard:
                                          "filterOptionName": "filter_collapse"}],
                       "order_by_cols": ['["period_start", false]'], "row_limit": 1000,
                       "time_range": "No filter"}),
-        Chart(f"rm_coverage{k}",
-              _t(lang, "Täckningsgrad per enhet och år", "Coverage per unit and year"),
-              "pivot_table_v2", COVERAGE, columns=["unit_name", "event_year"], metrics=[coverage],
+        Chart("rm_coverage", "Täckningsgrad per enhet och år", "pivot_table_v2", COVERAGE,
+              columns=["unit_name", "event_year"], metrics=[metric("AVG(coverage)", "Täckningsgrad")],
               params={"groupbyRows": ["registry_id", "unit_name"], "groupbyColumns": ["event_year"],
-                      "metrics": [coverage],
+                      "metrics": [metric("AVG(coverage)", "Täckningsgrad")],
                       "adhoc_filters": [where("level", "unit")], "valueFormat": ".0%",
                       "aggregateFunction": "Average", "row_limit": 10000}),
-        Chart(f"rm_completeness{k}",
-              _t(lang, "Fullständighet och aktualitet: avvikelser per enhet",
-                 "Completeness and timeliness: findings per unit"), "table", FINDINGS,
+        Chart("rm_completeness", "Fullständighet och aktualitet: avvikelser per enhet", "table",
+              FINDINGS,
               columns=["registry_id", "unit_id", "check_name", "column_name", "kahn_category",
                        "status", "observed_value", "threshold_value"],
               params={"query_mode": "raw",
@@ -245,41 +207,32 @@ def _registry_managers(lang: str = "sv") -> Dashboard:
                                       "kahn_category", "status", "observed_value",
                                       "threshold_value"],
                       "adhoc_filters": [where("status", "failed")], "row_limit": 5000}),
-        Chart(f"rm_timeliness{k}",
-              _t(lang, "Tid från händelse till registrering (90:e percentilen, dagar)",
-                 "Days from event to registration (90th percentile)"),
+        Chart("rm_timeliness", "Tid från händelse till registrering (90:e percentilen, dagar)",
               "echarts_timeseries_line", REGISTRATIONS, columns=["period_start", "registry_id"],
-              metrics=[metric("MAX(lag_p90_days)", _t(lang, "p90 dagar", "p90 days"))],
+              metrics=[metric("MAX(lag_p90_days)", "p90 dagar")],
               params={"x_axis": "period_start", "time_grain_sqla": "P1M",
                       "groupby": ["registry_id"], "row_limit": 10000, "time_range": "No filter",
                       "show_legend": True, "y_axis_format": "SMART_NUMBER",
                       "connectNulls": True}),
     ]
-    filters = [(_t(lang, "Register", "Registry"), "registry_id", REGISTRATIONS),
-               (_t(lang, "Enhet", "Unit"), "unit_name", REGISTRATIONS)]
-    return Dashboard(f"registerhallare{_suffix(lang, '-')}",
-                     _t(lang, "Registerhållare: registrering, täckning, fullständighet",
-                        "Registry managers: registration, coverage, completeness"),
-                     charts, filters, audience="managers", lang=lang)
+    filters = [("Register", "registry_id", REGISTRATIONS), ("Enhet", "unit_name", REGISTRATIONS)]
+    return Dashboard("registerhallare", "Registerhållare: registrering, täckning, fullständighet",
+                     charts, filters)
 
 
-def _data_engineering(lang: str = "sv") -> Dashboard:
-    k = _suffix(lang, "_")
+def _data_engineering() -> Dashboard:
     charts = [
-        Chart(f"de_files{k}", _t(lang, "Filer per register och natt", "Files per registry and night"),
-              "echarts_timeseries_bar", INGESTION, columns=["received_on", "status"],
-              metrics=[metric("SUM(files)", _t(lang, "Filer", "Files"))],
+        Chart("de_files", "Filer per register och natt", "echarts_timeseries_bar", INGESTION,
+              columns=["received_on", "status"], metrics=[metric("SUM(files)", "Filer")],
               params={"x_axis": "received_on", "time_grain_sqla": "P1D", "groupby": ["status"],
                       "stack": "Stack", "row_limit": 10000, "time_range": "No filter"}),
-        Chart(f"de_dq{k}",
-              _t(lang, "Datakvalitetskontroller per Kahn-kategori", "Data-quality checks per Kahn category"),
-              "echarts_timeseries_bar", DQ_RESULTS, columns=["checked_on", "kahn_category"],
-              metrics=[metric("SUM(checks)", _t(lang, "Kontroller", "Checks"))],
+        Chart("de_dq", "Datakvalitetskontroller per Kahn-kategori", "echarts_timeseries_bar",
+              DQ_RESULTS, columns=["checked_on", "kahn_category"],
+              metrics=[metric("SUM(checks)", "Kontroller")],
               params={"x_axis": "checked_on", "time_grain_sqla": "P1D",
                       "groupby": ["kahn_category", "status"], "stack": "Stack",
                       "row_limit": 10000, "time_range": "No filter"}),
-        Chart(f"de_freshness{k}", _t(lang, "Aktualitet per register", "Freshness per registry"),
-              "table", FRESHNESS,
+        Chart("de_freshness", "Aktualitet per register", "table", FRESHNESS,
               columns=["registry_id", "last_received_at", "days_since_delivery",
                        "last_period_loaded", "files_in_quarantine", "files_received"],
               width=12, height=40,
@@ -292,14 +245,9 @@ def _data_engineering(lang: str = "sv") -> Dashboard:
                           {"column": "files_in_quarantine", "colorScheme": "#FF7F44",
                            "operator": ">", "targetValue": 0}]}),
     ]
-    return Dashboard(f"datateknik{_suffix(lang, '-')}",
-                     _t(lang, "Datateknik: inläsning, karantän, datakvalitet",
-                        "Data engineering: ingestion, quarantine, data quality"), charts,
-                     [(_t(lang, "Register", "Registry"), "registry_id", INGESTION)],
-                     audience="engineers", lang=lang)
+    return Dashboard("datateknik", "Datateknik: inläsning, karantän, datakvalitet", charts,
+                     [("Register", "registry_id", INGESTION)])
 
 
 def dashboards() -> list[Dashboard]:
-    return [d for lang in LANGUAGES for d in
-            [*(_network(r, n, lang) for r, n in NETWORKS.items()), _registry_managers(lang),
-             _data_engineering(lang)]]
+    return [_network(r, n) for r, n in NETWORKS.items()] + [_registry_managers(), _data_engineering()]
