@@ -210,6 +210,12 @@ def _wait_until_drawn(page, slug: str, n_charts: int, timeout: float = 120) -> l
         "[data-test=\"chart-error\"], .alert-danger')).map(e => e.innerText))")
 
 
+_TITLE_IS = """t => {
+  const title = document.querySelector('[data-test="editable-title-input"]');
+  return title !== null && title.value === t;
+}"""
+
+
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for every user's test; each test gets its own context."""
@@ -249,31 +255,40 @@ def test_the_browser_draws_every_dashboard_of_every_role(superset, browser, who)
         page = context.new_page()
         _login(page, stack.url, who, password)
         seen = []
-        for dash in by_slug.values():
-            if dash.lang != "sv":
-                continue
-            # open the Swedish dashboard, then switch language through its link, as a reader would
-            page.goto(f"{stack.url}/superset/dashboard/{dash.slug}/")
-            current = dash
-            while True:
-                # this dashboard, not the one before: its title and its own language link
-                page.get_by_text(current.title, exact=True).first.wait_for(timeout=60_000)
-                for other in current.twins.values():
-                    page.wait_for_selector(
-                        f'.dashboard-markdown a[href="/superset/dashboard/{other}/"]', timeout=60_000)
-                errors = _wait_until_drawn(page, current.slug, len(current.charts))
-                page.screenshot(path=str(SHOTS / f"{who}-{current.slug}.png"), full_page=True)
-                assert errors == [], f"{who} on {current.slug}: {errors}"
-                seen.append(current.slug)
-                twin = current.twins.get("en")
-                if twin is None:
-                    break
-                assert twin in by_slug, f"{who} may not open {twin}"
-                page.click(f'.dashboard-markdown a[href="/superset/dashboard/{twin}/"]')
-                page.wait_for_url(f"**/superset/dashboard/{twin}/**", timeout=30_000)
-                current = by_slug[twin]
-            assert page.locator('.dashboard-markdown a[href="/superset/dashboard/'
-                                f'{dash.slug}/"]').count() == 1, f"{current.slug}: no link back"
+        try:
+            _draw_both_languages(page, stack.url, who, by_slug, seen)
+        except BaseException:  # pytest.fail raises an outcome, not an Exception
+            page.screenshot(path=str(SHOTS / f"{who}-FAILED.png"), full_page=True)
+            raise
         assert sorted(seen) == sorted(by_slug)
     finally:
         context.close()
+
+
+def _draw_both_languages(page, url: str, who: str, by_slug: dict, seen: list) -> None:
+    """Open each Swedish dashboard, then switch to English through its link, as a reader would;
+    every one must draw all its charts without an error."""
+    for dash in by_slug.values():
+        if dash.lang != "sv":
+            continue
+        page.goto(f"{url}/superset/dashboard/{dash.slug}/")
+        current = dash
+        while True:
+            # this dashboard, not the one before: its title (an input's value) and its link
+            page.wait_for_function(_TITLE_IS, arg=current.title, timeout=60_000)
+            for other in current.twins.values():
+                page.wait_for_selector(
+                    f'.dashboard-markdown a[href="/superset/dashboard/{other}/"]', timeout=60_000)
+            errors = _wait_until_drawn(page, current.slug, len(current.charts))
+            page.screenshot(path=str(SHOTS / f"{who}-{current.slug}.png"), full_page=True)
+            assert errors == [], f"{who} on {current.slug}: {errors}"
+            seen.append(current.slug)
+            twin = current.twins.get("en")
+            if twin is None:
+                break
+            assert twin in by_slug, f"{who} may not open {twin}"
+            page.click(f'.dashboard-markdown a[href="/superset/dashboard/{twin}/"]')
+            page.wait_for_url(f"**/superset/dashboard/{twin}/**", timeout=30_000)
+            current = by_slug[twin]
+        assert page.locator('.dashboard-markdown a[href="/superset/dashboard/'
+                            f'{dash.slug}/"]').count() == 1, f"{current.slug}: no link back"
