@@ -1,6 +1,7 @@
 """Superset for real: started from .venv-superset on the nightly run's published file, provisioned
-twice from the bundle, queried through the REST API as admin and as network users, and looked at
-by headless Chromium through the real login form. Screenshots go to test-output/screenshots/."""
+twice from the bundle, queried through the REST API as admin and as a user of every network, and
+looked at by headless Chromium through the real login form as admin, a user of every network and
+the registry manager, in Swedish and in English. Screenshots go to test-output/screenshots/."""
 
 import os
 import socket
@@ -8,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from regbench.config import get_settings
 from regbench.dashboards import spec
@@ -21,7 +23,15 @@ REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-output" / "screenshots"
 USERS = REPO / "infra" / "superset" / "users.example.yaml"
 PASSWORDS = {"REGBENCH_PW_ANNA": "anna-Test-pw-1", "REGBENCH_PW_ERIK": "erik-Test-pw-1",
+             "REGBENCH_PW_LARS": "lars-Test-pw-1", "REGBENCH_PW_SARA": "sara-Test-pw-1",
              "REGBENCH_PW_MARIA": "maria-Test-pw-1"}
+# username -> (role, password) of every user the example file provisions
+USER_ROLES = {u["username"]: (u["role"], PASSWORDS[u["password_env"]])
+              for u in yaml.safe_load(USERS.read_text(encoding="utf-8"))["users"]}
+# registry -> the example user of its network
+NETWORK_USERS = {r: next(u for u, (role, _) in USER_ROLES.items() if role == network_role(r))
+                 for r in spec.NETWORKS}
+MANAGER = "maria.registerhallare"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -78,9 +88,10 @@ def _inventory(client: SupersetClient) -> dict:
 
 def test_provisioning_twice_changes_nothing(superset):
     _, _, [(first, inv1), (second, inv2)] = superset
-    assert (first.dashboards, first.charts) == (6, 24)
-    assert len(inv1["charts"]) == 24 and len(inv1["dashboards"]) == 6
-    assert len(first.roles_created) == 5 and len(first.users_created) == 3
+    assert (first.dashboards, first.charts) == (12, 48)
+    assert len(inv1["charts"]) == 48 and len(inv1["dashboards"]) == 12
+    assert {slug for _, slug in inv1["dashboards"]} == {d.slug for d in spec.dashboards()}
+    assert len(first.roles_created) == 5 and len(first.users_created) == len(USER_ROLES) == 5
     assert inv2 == inv1
     assert (second.roles_created, second.rls_created, second.users_created) == ([], [], [])
 
@@ -88,8 +99,10 @@ def test_provisioning_twice_changes_nothing(superset):
 def test_every_chart_returns_rows_through_the_chart_data_api(superset):
     stack, _, _ = superset
     with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
+        charts = admin.list_all("chart", ["id", "uuid", "slice_name"])
+        assert {c["uuid"] for c in charts} == {c.uuid for d in spec.dashboards() for c in d.charts}
         empty = []
-        for chart in admin.list_all("chart", ["id", "slice_name"]):
+        for chart in charts:
             result = admin.get(f"/api/v1/chart/{chart['id']}/data/")["result"][0]
             if not result["rowcount"]:
                 empty.append(chart["slice_name"])
@@ -105,23 +118,44 @@ def _rows_by_registry(client: SupersetClient, dataset_id: int):
     return client.http.post("/api/v1/chart/data", json=body)
 
 
-def test_a_network_user_sees_only_its_registry(superset):
+@pytest.mark.parametrize("registry_id", list(spec.NETWORKS))
+def test_a_network_user_sees_only_its_registry(superset, registry_id):
     stack, _, _ = superset
+    user = NETWORK_USERS[registry_id]
     with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
         datasets = {d["table_name"]: d["id"] for d in admin.list_all("dataset", ["id", "table_name"])}
         dashboards = {d["slug"]: d["id"] for d in admin.list_all("dashboard", ["id", "slug"])}
+        charts = {c["uuid"]: c["id"] for c in admin.list_all("chart", ["id", "uuid"])}
         everything = _rows_by_registry(admin, datasets["pub_indicator_overview"]).json()
         assert {r["registry_id"] for r in everything["result"][0]["data"]} == set(spec.NETWORKS)
-    with SupersetClient(stack.url, "anna.njur", PASSWORDS["REGBENCH_PW_ANNA"]) as anna:
+    mine = [d for d in spec.dashboards() if d.registry_id == registry_id]
+    assert {d.lang for d in mine} == set(spec.LANGUAGES)
+    with SupersetClient(stack.url, user, USER_ROLES[user][1]) as member:
         for name in ("pub_indicator_overview", "pub_spc", "funnel_latest"):
-            r = _rows_by_registry(anna, datasets[name])
+            r = _rows_by_registry(member, datasets[name])
             assert r.status_code == 200, r.text
-            assert {row["registry_id"] for row in r.json()["result"][0]["data"]} == {"njur"}, name
+            assert {row["registry_id"] for row in r.json()["result"][0]["data"]} == {registry_id}, name
         for name in ("pub_ops_ingestion", "pub_ops_dq_results", "pub_registrations"):
-            assert _rows_by_registry(anna, datasets[name]).status_code == 403, name
-        assert anna.http.get(f"/api/v1/dashboard/{dashboards['natverk-njur']}").status_code == 200
-        for slug in ("natverk-palliativ", "datateknik", "registerhallare"):
-            assert anna.http.get(f"/api/v1/dashboard/{dashboards[slug]}").status_code in (403, 404)
+            assert _rows_by_registry(member, datasets[name]).status_code == 403, name
+        # its own dashboard in every language, and no other dashboard in any language
+        for dash in spec.dashboards():
+            status = member.http.get(f"/api/v1/dashboard/{dashboards[dash.slug]}").status_code
+            if dash.registry_id == registry_id:
+                assert status == 200, dash.slug
+            else:
+                assert status in (403, 404), (dash.slug, status)
+        # its own charts, Swedish and English, draw from rows; another network's give it none
+        for dash in spec.dashboards():
+            if not dash.registry_id:
+                continue
+            for chart in dash.charts:
+                r = member.http.get(f"/api/v1/chart/{charts[chart.uuid]}/data/")
+                if dash.registry_id == registry_id:
+                    assert r.status_code == 200, (chart.key, r.text)
+                    assert r.json()["result"][0]["rowcount"] > 0, chart.key
+                else:
+                    assert r.status_code in (403, 404) or \
+                        r.json()["result"][0]["rowcount"] == 0, chart.key
     roles = {r["name"] for r in admin_roles(stack)}
     assert {network_role(r) for r in spec.NETWORKS} <= roles
 
@@ -139,7 +173,9 @@ def _login(page, url: str, user: str, password: str) -> None:
     page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
 
 
-_DRAWN = """hs => hs.map(h => {
+# The chart holders of a dashboard; a markdown cell uses the same class and is not a chart.
+_CHART_HOLDERS = ("hs => hs.filter(h => !h.closest('.dashboard-markdown'))")
+_DRAWN = """hs => hs.filter(h => !h.closest('.dashboard-markdown')).map(h => {
   const c = h.querySelector('.chart-container');
   if (!c || c.querySelector('[data-test="loading-indicator"]')) return false;
   if (c.querySelector('table tbody tr')) return true;
@@ -170,38 +206,89 @@ def _wait_until_drawn(page, slug: str, n_charts: int, timeout: float = 120) -> l
     else:
         pytest.fail(f"{slug}: {sum(drawn)}/{n_charts} charts drawn after {timeout:.0f} s")
     return holders.evaluate_all(
-        "hs => hs.flatMap(h => Array.from(h.querySelectorAll('.ant-alert-error, "
+        _CHART_HOLDERS + ".flatMap(h => Array.from(h.querySelectorAll('.ant-alert-error, "
         "[data-test=\"chart-error\"], .alert-danger')).map(e => e.innerText))")
 
 
-@pytest.mark.parametrize("who", ["admin", "anna.njur", "maria.registerhallare"])
-def test_the_browser_draws_every_dashboard_of_every_role(superset, who):
+_TITLE_IS = """t => {
+  const title = document.querySelector('[data-test="editable-title-input"]');
+  return title !== null && title.value === t;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for every user's test; each test gets its own context."""
     from playwright.sync_api import sync_playwright
 
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-    stack, _, _ = superset
-    password = {"admin": stack.admin_password(), "anna.njur": PASSWORDS["REGBENCH_PW_ANNA"],
-                "maria.registerhallare": PASSWORDS["REGBENCH_PW_MARIA"]}[who]
-    visible = {
-        "admin": [d.slug for d in spec.dashboards()],
-        "anna.njur": ["natverk-njur"],
-        "maria.registerhallare": [d.slug for d in spec.dashboards() if d.slug != "datateknik"],
-    }[who]
-    charts = {d.slug: len(d.charts) for d in spec.dashboards()}
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1600, "height": 1400})
-            # the UI asks an outside host for a telemetry pixel; nothing leaves this machine
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith(stack.url) else route.abort())
-            page = context.new_page()
-            _login(page, stack.url, who, password)
-            for slug in visible:
-                page.goto(f"{stack.url}/superset/dashboard/{slug}/")
-                errors = _wait_until_drawn(page, slug, charts[slug])
-                page.screenshot(path=str(SHOTS / f"{who}-{slug}.png"), full_page=True)
-                assert errors == [], f"{who} on {slug}: {errors}"
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def _visible(who: str) -> list[spec.Dashboard]:
+    """What each user may open: admin everything, the registry manager everything but data
+    engineering, a network member its own network, always in every language."""
+    if who == "admin":
+        return spec.dashboards()
+    role, _ = USER_ROLES[who]
+    if who == MANAGER:
+        return [d for d in spec.dashboards() if d.family != "datateknik"]
+    return [d for d in spec.dashboards() if d.registry_id and network_role(d.registry_id) == role]
+
+
+@pytest.mark.parametrize("who", ["admin", *NETWORK_USERS.values(), MANAGER])
+def test_the_browser_draws_every_dashboard_of_every_role(superset, browser, who):
+    stack, _, _ = superset
+    password = stack.admin_password() if who == "admin" else USER_ROLES[who][1]
+    by_slug = {d.slug: d for d in _visible(who)}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1600, "height": 1400})
+    try:
+        # the UI asks an outside host for a telemetry pixel; nothing leaves this machine
+        context.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(stack.url) else route.abort())
+        page = context.new_page()
+        _login(page, stack.url, who, password)
+        seen = []
+        try:
+            _draw_both_languages(page, stack.url, who, by_slug, seen)
+        except BaseException:  # pytest.fail raises an outcome, not an Exception
+            page.screenshot(path=str(SHOTS / f"{who}-FAILED.png"), full_page=True)
+            raise
+        assert sorted(seen) == sorted(by_slug)
+    finally:
+        context.close()
+
+
+def _draw_both_languages(page, url: str, who: str, by_slug: dict, seen: list) -> None:
+    """Open each Swedish dashboard, then switch to English through its link, as a reader would;
+    every one must draw all its charts without an error."""
+    for dash in by_slug.values():
+        if dash.lang != "sv":
+            continue
+        page.goto(f"{url}/superset/dashboard/{dash.slug}/")
+        current = dash
+        while True:
+            # this dashboard, not the one before: its title (an input's value) and its link
+            page.wait_for_function(_TITLE_IS, arg=current.title, timeout=60_000)
+            for other in current.twins.values():
+                page.wait_for_selector(
+                    f'.dashboard-markdown a[href="/superset/dashboard/{other}/"]', timeout=60_000)
+            errors = _wait_until_drawn(page, current.slug, len(current.charts))
+            page.screenshot(path=str(SHOTS / f"{who}-{current.slug}.png"), full_page=True)
+            assert errors == [], f"{who} on {current.slug}: {errors}"
+            seen.append(current.slug)
+            twin = current.twins.get("en")
+            if twin is None:
+                break
+            assert twin in by_slug, f"{who} may not open {twin}"
+            page.click(f'.dashboard-markdown a[href="/superset/dashboard/{twin}/"]')
+            page.wait_for_url(f"**/superset/dashboard/{twin}/**", timeout=30_000)
+            current = by_slug[twin]
+        assert page.locator('.dashboard-markdown a[href="/superset/dashboard/'
+                            f'{dash.slug}/"]').count() == 1, f"{current.slug}: no link back"

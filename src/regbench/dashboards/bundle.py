@@ -98,6 +98,12 @@ def _chart_yaml(chart: spec.Chart) -> dict:
     }
 
 
+def intro_markdown(dash: spec.Dashboard) -> str:
+    links = " · ".join(f"[{spec.LANGUAGE_LINKS[lang]}](/superset/dashboard/{slug}/)"
+                       for lang, slug in dash.twins.items())
+    return f"{dash.intro}\n\n**{links}**"
+
+
 def _position(dash: spec.Dashboard) -> dict:
     pos: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
@@ -105,6 +111,15 @@ def _position(dash: spec.Dashboard) -> dict:
         "GRID_ID": {"children": [], "id": "GRID_ID", "parents": ["ROOT_ID"], "type": "GRID"},
         "HEADER_ID": {"id": "HEADER_ID", "meta": {"text": dash.title}, "type": "HEADER"},
     }
+    # the first row: what the dashboard shows, and the link to it in the other language(s)
+    intro = f"MARKDOWN-{dash.slug}-intro"
+    pos[f"ROW-{dash.slug}-0"] = {"children": [intro], "id": f"ROW-{dash.slug}-0",
+                                 "meta": {"background": "BACKGROUND_TRANSPARENT"},
+                                 "parents": ["ROOT_ID", "GRID_ID"], "type": "ROW"}
+    pos["GRID_ID"]["children"].append(f"ROW-{dash.slug}-0")
+    pos[intro] = {"children": [], "id": intro, "parents": ["ROOT_ID", "GRID_ID", f"ROW-{dash.slug}-0"],
+                  "meta": {"code": intro_markdown(dash), "height": 10, "width": 12},
+                  "type": "MARKDOWN"}
     row, used, n = None, 12, 0
     for chart in dash.charts:
         if used + chart.width > 12:

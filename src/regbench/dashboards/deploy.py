@@ -136,13 +136,14 @@ def provision_access(client: SupersetClient, report: DeployReport) -> dict[str, 
                     [ids[n] for n in NETWORK_DATASETS], report)
     manager = roles[REGISTRY_MANAGER_ROLE] = _ensure_role(client, REGISTRY_MANAGER_ROLE, report)
     _grant(client, manager, NETWORK_DATASETS + MANAGER_DATASETS, permissions)
-    # Dashboard RBAC: a network's dashboard is visible to its role (and admins) only.
+    # Dashboard RBAC: a network's dashboard, in every language, is visible to its role, the
+    # registry managers and admins only; the registry managers' to them; data engineering to admins.
     for dash in spec.dashboards():
         if dash.slug not in dashboards:
             continue
         if dash.registry_id:
             role_ids = [roles[network_role(dash.registry_id)], manager]
-        elif dash.slug == "registerhallare":
+        elif dash.family == "registerhallare":
             role_ids = [manager]
         else:
             role_ids = []  # data engineering: admins

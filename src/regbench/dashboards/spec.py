@@ -1,9 +1,14 @@
 """What the dashboards show, written once in Python and rendered into the YAML bundle in superset/.
 
 One dashboard per network (the same layout for each registry), one for the registry managers and
-one for the data engineers. Every dataset reads a `pub_` relation of the publication schema and
-nothing else. UUIDs are derived from names (uuid5), so the bundle is stable between renders and
-between Superset instances.
+one for the data engineers, each in Swedish and in English. Every dataset reads a `pub_` relation
+of the publication schema and nothing else. UUIDs are derived from names (uuid5), so the bundle is
+stable between renders and between Superset instances.
+
+Language is data: the builders below write every text in Swedish and pass it through `tr`, which
+looks the English up in `ENGLISH` (a missing entry fails the render). A Swedish dashboard keeps
+its slug, chart keys and UUIDs; its English twin has the slug `<slug>-en` and chart keys
+`<key>_en`, so both live side by side in one Superset and read the same datasets.
 """
 
 from __future__ import annotations
@@ -21,6 +26,131 @@ NETWORKS = {
     "swedvasc": "Swedvasc",
     "blodcancer": "Blodcancerregistret",
 }
+
+
+LANGUAGES = ("sv", "en")
+
+# The English of every Swedish text on the dashboards (titles, chart names, column and metric
+# labels, filter names, markdown). Registry and unit names are proper names.
+ENGLISH = {
+    # registries
+    "Svenska palliativregistret": "Swedish Register of Palliative Care",
+    "Svenskt njurregister": "Swedish Renal Registry",
+    "Swedvasc": "Swedvasc (Swedish Vascular Registry)",
+    "Blodcancerregistret": "Swedish Blood Cancer Registry",
+    # dashboards
+    "{name}: förbättringsnätverket": "{name}: improvement network",
+    "Registerhållare: registrering, täckning, fullständighet":
+        "Registry managers: registration, coverage, completeness",
+    "Datateknik: inläsning, karantän, datakvalitet":
+        "Data engineering: ingestion, quarantine, data quality",
+    # markdown
+    "Indikatorvärden per enhet, region och riket. Välj en indikator i filtret; värden som bygger"
+    " på för få patienter visas som \"<5\".":
+        "Indicator values per unit, region and Sweden as a whole. Choose one indicator in the"
+        " filter; values based on too few patients show as \"<5\".",
+    "Registrering per enhet och månad, täckningsgrad mot referensregistret och avvikelser i"
+    " fullständighet och aktualitet.":
+        "Registrations per unit and month, coverage against the reference register, and findings"
+        " on completeness and timeliness.",
+    "Inlästa filer per natt, karantän och datakvalitetskontroller per register.":
+        "Files taken in per night, quarantine and data-quality checks per registry.",
+    # network charts
+    "Indikatorer per enhet (senaste 12 månaderna)": "Indicators per unit (last 12 months)",
+    "Trattdiagram: enheter mot 95 % och 99,8 % gränser":
+        "Funnel plot: units against the 95 % and 99.8 % limits",
+    "Trend per månad med styrgränser (p-diagram)": "Monthly trend with control limits (p-chart)",
+    "Andel per region (senaste 12 månaderna)": "Proportion per region (last 12 months)",
+    "Antal patienter (nämnare)": "Number of patients (denominator)",
+    "Enhet": "Unit",
+    "95 % nedre": "95 % lower",
+    "95 % övre": "95 % upper",
+    "99,8 % nedre": "99.8 % lower",
+    "99,8 % övre": "99.8 % upper",
+    "Andel": "Proportion",
+    "Centrallinje": "Centre line",
+    "Nedre styrgräns": "Lower control limit",
+    "Övre styrgräns": "Upper control limit",
+    # registry-manager charts
+    "Registreringar per enhet och månad": "Registrations per unit and month",
+    "Enheter vars registreringar har rasat": "Units whose registrations have collapsed",
+    "Täckningsgrad per enhet och år": "Coverage per unit and year",
+    "Fullständighet och aktualitet: avvikelser per enhet":
+        "Completeness and timeliness: findings per unit",
+    "Tid från händelse till registrering (90:e percentilen, dagar)":
+        "Time from event to registration (90th percentile, days)",
+    "Registreringar": "Registrations",
+    "Täckningsgrad": "Coverage",
+    "p90 dagar": "p90 days",
+    # data-engineering charts
+    "Filer per register och natt": "Files per registry and night",
+    "Datakvalitetskontroller per Kahn-kategori": "Data-quality checks per Kahn category",
+    "Aktualitet per register": "Freshness per registry",
+    "Filer": "Files",
+    "Kontroller": "Checks",
+    # column labels and filter names
+    "Indikator": "Indicator",
+    "Region": "Region",
+    "Register": "Registry",
+    "Nivå": "Level",
+    "Antal patienter": "Patients",
+    "Målnivå": "Target level",
+    "Målpoäng": "Target score",
+    "Datakvalitetsvarningar": "Data-quality warnings",
+    "Månad": "Month",
+    "Median senaste 12 mån": "Median of last 12 months",
+    "Kvot mot median": "Ratio to median",
+    "År": "Year",
+    "Enhets-id": "Unit id",
+    "Kontroll": "Check",
+    "Variabel": "Variable",
+    "Kahn-kategori": "Kahn category",
+    "Status": "Status",
+    "Observerat": "Observed",
+    "Tröskel": "Threshold",
+    "Senast mottagen": "Last received",
+    "Dagar sedan leverans": "Days since delivery",
+    "Senast inlästa period": "Last period loaded",
+    "Filer i karantän": "Files in quarantine",
+    "Mottagna filer": "Files received",
+}
+
+# How a column is labelled where a chart shows its name (table headers, pivot rows).
+COLUMN_LABELS = {
+    "indicator_name": "Indikator", "unit_name": "Enhet", "region_code": "Region",
+    "level": "Nivå", "rate_text": "Andel", "denominator_text": "Antal patienter",
+    "target_level": "Målnivå", "target_score": "Målpoäng",
+    "dq_warning_checks": "Datakvalitetsvarningar", "registry_id": "Register",
+    "period_start": "Månad", "registrations": "Registreringar",
+    "trailing_12m_median": "Median senaste 12 mån", "ratio_to_median": "Kvot mot median",
+    "event_year": "År", "unit_id": "Enhets-id", "check_name": "Kontroll",
+    "column_name": "Variabel", "kahn_category": "Kahn-kategori", "status": "Status",
+    "observed_value": "Observerat", "threshold_value": "Tröskel",
+    "last_received_at": "Senast mottagen", "days_since_delivery": "Dagar sedan leverans",
+    "last_period_loaded": "Senast inlästa period", "files_in_quarantine": "Filer i karantän",
+    "files_received": "Mottagna filer",
+}
+
+
+# The switch link to a twin names its language in that language.
+LANGUAGE_LINKS = {"sv": "På svenska", "en": "In English"}
+
+
+def tr(swedish: str, lang: str) -> str:
+    """The text in the dashboard's language; the spec is written in Swedish."""
+    if lang == "sv":
+        return swedish
+    if lang != "en":
+        raise ValueError(f"unknown dashboard language {lang!r}; known: {', '.join(LANGUAGES)}")
+    try:
+        return ENGLISH[swedish]
+    except KeyError:
+        raise KeyError(f"no English for {swedish!r}: add it to regbench.dashboards.spec.ENGLISH") from None
+
+
+def slug_for(family: str, lang: str) -> str:
+    """`natverk-njur` in Swedish, `natverk-njur-en` in English."""
+    return family if lang == "sv" else f"{family}-{lang}"
 
 
 def stable_uuid(kind: str, name: str) -> str:
@@ -57,11 +187,22 @@ class Chart:
 
 @dataclass(frozen=True)
 class Dashboard:
-    slug: str
+    family: str  # the Swedish slug; both languages of one dashboard share it
+    lang: str
     title: str
     charts: list[Chart]
     filters: list[tuple[str, str, Dataset]]  # (label, column, dataset)
     registry_id: str | None = None  # a network dashboard belongs to one registry's role
+    intro: str = ""  # markdown above the charts, in the dashboard's language
+
+    @property
+    def slug(self) -> str:
+        return slug_for(self.family, self.lang)
+
+    @property
+    def twins(self) -> dict[str, str]:
+        """language -> slug of this dashboard in every other language (the switch links)."""
+        return {lang: slug_for(self.family, lang) for lang in LANGUAGES if lang != self.lang}
 
     @property
     def uuid(self) -> str:
@@ -71,6 +212,13 @@ class Dashboard:
 def metric(sql: str, label: str) -> dict:
     return {"expressionType": "SQL", "sqlExpression": sql, "label": label,
             "optionName": "metric_" + stable_uuid("metric", label + sql)[:8]}
+
+
+def labelled(name: str, lang: str, sql: str | None = None) -> dict:
+    """A column under its label in the dashboard's language (an adhoc column: the dataset is
+    shared by both languages, so its own column names cannot carry the label)."""
+    return {"expressionType": "SQL", "sqlExpression": sql or name, "hasCustomLabel": True,
+            "label": tr(COLUMN_LABELS[name], lang)}
 
 
 def where(column: str, value: str) -> dict:
@@ -109,51 +257,69 @@ WHERE l.period_grain = 'rolling_12m'
 )
 
 
-def _network(registry_id: str, name: str) -> Dashboard:
+
+
+def _key(base: str, lang: str) -> str:
+    """A chart's key (and so its UUID): the Swedish chart keeps the key it always had."""
+    return base if lang == "sv" else f"{base}_{lang}"
+
+
+def _network(registry_id: str, name: str, lang: str) -> Dashboard:
     mine = [where("registry_id", registry_id)]
-    overview_cols = ["indicator_name_sv", "unit_name", "region_code", "level", "rate_text",
-                     "denominator_text", "target_level", "target_score", "dq_warning_checks"]
+    overview_cols = [
+        labelled("indicator_name", lang, f"indicator_name_{lang}"),
+        # the country row is called "Riket" in the data
+        labelled("unit_name", lang, None if lang == "sv"
+                 else "CASE WHEN level = 'country' THEN 'Sweden' ELSE unit_name END"),
+        *(labelled(c, lang) for c in ["region_code", "level", "rate_text", "denominator_text",
+                                      "target_level", "target_score", "dq_warning_checks"]),
+    ]
+    target_score = tr(COLUMN_LABELS["target_score"], lang)
     charts = [
         Chart(
-            f"{registry_id}_overview", "Indikatorer per enhet (senaste 12 månaderna)", "table",
+            _key(f"{registry_id}_overview", lang),
+            tr("Indikatorer per enhet (senaste 12 månaderna)", lang), "table",
             OVERVIEW, columns=overview_cols, width=12, height=70,
             params={
                 "query_mode": "raw", "all_columns": overview_cols, "adhoc_filters": mine,
-                "order_by_cols": ['["indicator_name_sv", true]', '["level", false]',
+                "order_by_cols": [f'["indicator_name_{lang}", true]', '["level", false]',
                                   '["unit_name", true]'],
                 "row_limit": 10000, "server_pagination": False, "table_timestamp_format": "smart_date",
                 "conditional_formatting": [
-                    {"column": "target_score", "colorScheme": "#5AC189", "operator": "≥",
+                    {"column": target_score, "colorScheme": "#5AC189", "operator": "≥",
                      "targetValue": 1},
-                    {"column": "target_score", "colorScheme": "#FF7F44", "operator": "<",
+                    {"column": target_score, "colorScheme": "#FF7F44", "operator": "<",
                      "targetValue": 0},
                 ],
             },
         ),
         Chart(
-            f"{registry_id}_funnel", "Trattdiagram: enheter mot 95 % och 99,8 % gränser",
+            _key(f"{registry_id}_funnel", lang),
+            tr("Trattdiagram: enheter mot 95 % och 99,8 % gränser", lang),
             "echarts_timeseries_scatter", FUNNEL,
             columns=["denominator"],
-            metrics=[metric("MAX(unit_rate)", "Enhet"), metric("MAX(lower_95)", "95 % nedre"),
-                     metric("MAX(upper_95)", "95 % övre"), metric("MAX(lower_998)", "99,8 % nedre"),
-                     metric("MAX(upper_998)", "99,8 % övre")],
+            metrics=[metric(f"MAX({c})", tr(label, lang)) for c, label in [
+                ("unit_rate", "Enhet"), ("lower_95", "95 % nedre"), ("upper_95", "95 % övre"),
+                ("lower_998", "99,8 % nedre"), ("upper_998", "99,8 % övre")]],
             params={"x_axis": "denominator", "adhoc_filters": mine, "row_limit": 10000,
                     "y_axis_format": ".0%", "show_legend": True, "markerSize": 6,
-                    "truncateYAxis": True, "x_axis_title": "Antal patienter (nämnare)",
+                    "truncateYAxis": True, "x_axis_title": tr("Antal patienter (nämnare)", lang),
                     "x_axis_title_margin": 30},
         ),
         Chart(
-            f"{registry_id}_spc", "Trend per månad med styrgränser (p-diagram)",
+            _key(f"{registry_id}_spc", lang), tr("Trend per månad med styrgränser (p-diagram)", lang),
             "echarts_timeseries_line", SPC, columns=["period_start"],
-            metrics=[metric("AVG(rate)", "Andel"), metric("AVG(centre)", "Centrallinje"),
-                     metric("AVG(lcl)", "Nedre styrgräns"), metric("AVG(ucl)", "Övre styrgräns")],
+            metrics=[metric(f"AVG({c})", tr(label, lang)) for c, label in [
+                ("rate", "Andel"), ("centre", "Centrallinje"), ("lcl", "Nedre styrgräns"),
+                ("ucl", "Övre styrgräns")]],
             params={"x_axis": "period_start", "time_grain_sqla": "P1M", "adhoc_filters": mine,
                     "row_limit": 10000, "y_axis_format": ".0%", "show_legend": True,
                     "time_range": "No filter"},
         ),
         Chart(
-            f"{registry_id}_map", "Andel per region (senaste 12 månaderna)", "country_map",
-            OVERVIEW, columns=["region_code"], metrics=[metric("AVG(rate)", "Andel")],
+            _key(f"{registry_id}_map", lang), tr("Andel per region (senaste 12 månaderna)", lang),
+            "country_map", OVERVIEW, columns=["region_code"],
+            metrics=[metric("AVG(rate)", tr("Andel", lang))],
             params={"select_country": "sweden", "entity": "region_code",
                     "adhoc_filters": mine + [where("level", "region")],
                     "number_format": ".1%", "linear_color_scheme": "blue_white_yellow",
@@ -161,19 +327,35 @@ def _network(registry_id: str, name: str) -> Dashboard:
         ),
     ]
     charts[3].params["metric"] = charts[3].metrics[0]
-    filters = [("Indikator", "indicator_id", OVERVIEW), ("Region", "region_code", OVERVIEW),
-               ("Enhet", "unit_name", OVERVIEW)]
-    return Dashboard(f"natverk-{registry_id}", f"{name}: förbättringsnätverket", charts, filters,
-                     registry_id=registry_id)
+    filters = [(tr("Indikator", lang), "indicator_id", OVERVIEW),
+               (tr("Region", lang), "region_code", OVERVIEW),
+               (tr("Enhet", lang), "unit_name", OVERVIEW)]
+    title = tr("{name}: förbättringsnätverket", lang).format(name=tr(name, lang))
+    intro = tr("Indikatorvärden per enhet, region och riket. Välj en indikator i filtret; värden"
+               " som bygger på för få patienter visas som \"<5\".", lang)
+    return Dashboard(f"natverk-{registry_id}", lang, title, charts, filters,
+                     registry_id=registry_id, intro=intro)
 
 
-def _registry_managers() -> Dashboard:
+def _table(columns: list[str], lang: str) -> list[dict]:
+    return [labelled(c, lang) for c in columns]
+
+
+def _registry_managers(lang: str) -> Dashboard:
+    registrations = metric("SUM(registrations)", tr("Registreringar", lang))
+    coverage = metric("AVG(coverage)", tr("Täckningsgrad", lang))
+    collapses = _table(["registry_id", "unit_name", "period_start", "registrations",
+                        "trailing_12m_median", "ratio_to_median"], lang)
+    findings = _table(["registry_id", "unit_id", "check_name", "column_name", "kahn_category",
+                       "status", "observed_value", "threshold_value"], lang)
+    coverage_rows = _table(["registry_id", "unit_name"], lang)
+    coverage_cols = _table(["event_year"], lang)
     charts = [
-        Chart("rm_registrations_heatmap", "Registreringar per enhet och månad", "heatmap_v2",
-              REGISTRATIONS, columns=["period_start", "unit_name"],
-              metrics=[metric("SUM(registrations)", "Registreringar")], width=12, height=90,
+        Chart(_key("rm_registrations_heatmap", lang), tr("Registreringar per enhet och månad", lang),
+              "heatmap_v2", REGISTRATIONS, columns=["period_start", "unit_name"],
+              metrics=[registrations], width=12, height=90,
               params={"x_axis": "period_start", "time_grain_sqla": "P1M", "groupby": "unit_name",
-                      "metric": metric("SUM(registrations)", "Registreringar"),
+                      "metric": registrations,
                       "linear_color_scheme": "schemeBlues", "row_limit": 50000,
                       "normalize_across": "heatmap", "show_legend": True, "show_values": False,
                       "show_percentage": False, "value_bounds": [None, None],
@@ -181,73 +363,73 @@ def _registry_managers() -> Dashboard:
                       "y_axis_format": "SMART_NUMBER", "xscale_interval": None,
                       "yscale_interval": None, "left_margin": "auto", "bottom_margin": "auto",
                       "time_range": "No filter"}),
-        Chart("rm_collapses", "Enheter vars registreringar har rasat", "table", REGISTRATIONS,
-              columns=["registry_id", "unit_name", "period_start", "registrations",
-                       "trailing_12m_median", "ratio_to_median"],
-              params={"query_mode": "raw",
-                      "all_columns": ["registry_id", "unit_name", "period_start", "registrations",
-                                      "trailing_12m_median", "ratio_to_median"],
+        Chart(_key("rm_collapses", lang), tr("Enheter vars registreringar har rasat", lang),
+              "table", REGISTRATIONS, columns=collapses,
+              params={"query_mode": "raw", "all_columns": collapses,
                       "adhoc_filters": [{"expressionType": "SQL", "clause": "WHERE",
                                          "sqlExpression": "collapse_signal",
                                          "filterOptionName": "filter_collapse"}],
                       "order_by_cols": ['["period_start", false]'], "row_limit": 1000,
-                      "time_range": "No filter"}),
-        Chart("rm_coverage", "Täckningsgrad per enhet och år", "pivot_table_v2", COVERAGE,
-              columns=["unit_name", "event_year"], metrics=[metric("AVG(coverage)", "Täckningsgrad")],
-              params={"groupbyRows": ["registry_id", "unit_name"], "groupbyColumns": ["event_year"],
-                      "metrics": [metric("AVG(coverage)", "Täckningsgrad")],
+                      "table_timestamp_format": "%Y-%m", "time_range": "No filter"}),
+        Chart(_key("rm_coverage", lang), tr("Täckningsgrad per enhet och år", lang),
+              "pivot_table_v2", COVERAGE, columns=coverage_rows + coverage_cols,
+              metrics=[coverage],
+              params={"groupbyRows": coverage_rows, "groupbyColumns": coverage_cols,
+                      "metrics": [coverage],
                       "adhoc_filters": [where("level", "unit")], "valueFormat": ".0%",
                       "aggregateFunction": "Average", "row_limit": 10000}),
-        Chart("rm_completeness", "Fullständighet och aktualitet: avvikelser per enhet", "table",
-              FINDINGS,
-              columns=["registry_id", "unit_id", "check_name", "column_name", "kahn_category",
-                       "status", "observed_value", "threshold_value"],
-              params={"query_mode": "raw",
-                      "all_columns": ["registry_id", "unit_id", "check_name", "column_name",
-                                      "kahn_category", "status", "observed_value",
-                                      "threshold_value"],
+        Chart(_key("rm_completeness", lang),
+              tr("Fullständighet och aktualitet: avvikelser per enhet", lang), "table",
+              FINDINGS, columns=findings,
+              params={"query_mode": "raw", "all_columns": findings,
                       "adhoc_filters": [where("status", "failed")], "row_limit": 5000}),
-        Chart("rm_timeliness", "Tid från händelse till registrering (90:e percentilen, dagar)",
+        Chart(_key("rm_timeliness", lang),
+              tr("Tid från händelse till registrering (90:e percentilen, dagar)", lang),
               "echarts_timeseries_line", REGISTRATIONS, columns=["period_start", "registry_id"],
-              metrics=[metric("MAX(lag_p90_days)", "p90 dagar")],
+              metrics=[metric("MAX(lag_p90_days)", tr("p90 dagar", lang))],
               params={"x_axis": "period_start", "time_grain_sqla": "P1M",
                       "groupby": ["registry_id"], "row_limit": 10000, "time_range": "No filter",
                       "show_legend": True, "y_axis_format": "SMART_NUMBER",
                       "connectNulls": True}),
     ]
-    filters = [("Register", "registry_id", REGISTRATIONS), ("Enhet", "unit_name", REGISTRATIONS)]
-    return Dashboard("registerhallare", "Registerhållare: registrering, täckning, fullständighet",
-                     charts, filters)
+    filters = [(tr("Register", lang), "registry_id", REGISTRATIONS),
+               (tr("Enhet", lang), "unit_name", REGISTRATIONS)]
+    intro = tr("Registrering per enhet och månad, täckningsgrad mot referensregistret och"
+               " avvikelser i fullständighet och aktualitet.", lang)
+    return Dashboard("registerhallare", lang,
+                     tr("Registerhållare: registrering, täckning, fullständighet", lang),
+                     charts, filters, intro=intro)
 
 
-def _data_engineering() -> Dashboard:
+def _data_engineering(lang: str) -> Dashboard:
+    freshness = _table(["registry_id", "last_received_at", "days_since_delivery",
+                        "last_period_loaded", "files_in_quarantine", "files_received"], lang)
     charts = [
-        Chart("de_files", "Filer per register och natt", "echarts_timeseries_bar", INGESTION,
-              columns=["received_on", "status"], metrics=[metric("SUM(files)", "Filer")],
+        Chart(_key("de_files", lang), tr("Filer per register och natt", lang),
+              "echarts_timeseries_bar", INGESTION,
+              columns=["received_on", "status"], metrics=[metric("SUM(files)", tr("Filer", lang))],
               params={"x_axis": "received_on", "time_grain_sqla": "P1D", "groupby": ["status"],
                       "stack": "Stack", "row_limit": 10000, "time_range": "No filter"}),
-        Chart("de_dq", "Datakvalitetskontroller per Kahn-kategori", "echarts_timeseries_bar",
-              DQ_RESULTS, columns=["checked_on", "kahn_category"],
-              metrics=[metric("SUM(checks)", "Kontroller")],
+        Chart(_key("de_dq", lang), tr("Datakvalitetskontroller per Kahn-kategori", lang),
+              "echarts_timeseries_bar", DQ_RESULTS, columns=["checked_on", "kahn_category"],
+              metrics=[metric("SUM(checks)", tr("Kontroller", lang))],
               params={"x_axis": "checked_on", "time_grain_sqla": "P1D",
                       "groupby": ["kahn_category", "status"], "stack": "Stack",
                       "row_limit": 10000, "time_range": "No filter"}),
-        Chart("de_freshness", "Aktualitet per register", "table", FRESHNESS,
-              columns=["registry_id", "last_received_at", "days_since_delivery",
-                       "last_period_loaded", "files_in_quarantine", "files_received"],
-              width=12, height=40,
-              params={"query_mode": "raw",
-                      "all_columns": ["registry_id", "last_received_at", "days_since_delivery",
-                                      "last_period_loaded", "files_in_quarantine",
-                                      "files_received"],
-                      "row_limit": 100,
+        Chart(_key("de_freshness", lang), tr("Aktualitet per register", lang), "table", FRESHNESS,
+              columns=freshness, width=12, height=40,
+              params={"query_mode": "raw", "all_columns": freshness, "row_limit": 100,
                       "conditional_formatting": [
-                          {"column": "files_in_quarantine", "colorScheme": "#FF7F44",
-                           "operator": ">", "targetValue": 0}]}),
+                          {"column": tr(COLUMN_LABELS["files_in_quarantine"], lang),
+                           "colorScheme": "#FF7F44", "operator": ">", "targetValue": 0}]}),
     ]
-    return Dashboard("datateknik", "Datateknik: inläsning, karantän, datakvalitet", charts,
-                     [("Register", "registry_id", INGESTION)])
+    intro = tr("Inlästa filer per natt, karantän och datakvalitetskontroller per register.", lang)
+    return Dashboard("datateknik", lang, tr("Datateknik: inläsning, karantän, datakvalitet", lang),
+                     charts, [(tr("Register", lang), "registry_id", INGESTION)], intro=intro)
 
 
-def dashboards() -> list[Dashboard]:
-    return [_network(r, n) for r, n in NETWORKS.items()] + [_registry_managers(), _data_engineering()]
+def dashboards(languages: tuple[str, ...] = LANGUAGES) -> list[Dashboard]:
+    """Every dashboard in every language, Swedish first."""
+    return [d for lang in languages for d in
+            [_network(r, n, lang) for r, n in NETWORKS.items()]
+            + [_registry_managers(lang), _data_engineering(lang)]]
