@@ -1,13 +1,14 @@
 {#
   The latest version of every key of a raw table, kept as an incremental table whose nightly cost
-  follows the months that changed (docs/decisions/0012).
+  follows the months that changed (decisions 0012 and 0013).
 
-  Every row carries its event month (_event_month) and, as a fingerprint of what the month held in raw
-  when it was built, the month's raw row count (_month_raw_rows) beside the rows' _loaded_at. A
-  month is rebuilt when raw's count or latest _loaded_at for it differs from the stored one: new
-  files raise _loaded_at (loads only move forward in time), opt-outs and replaced files change the
-  count or _loaded_at, and a month that vanished from raw is only in the stored side. Rebuilding a
-  month deletes its rows (pre-hook) and appends the month's latest rows again.
+  Whatever writes raw (ingest, a replacing delivery, opt-outs) records in the same transaction
+  which event months of which raw table it touched (ops.raw_changes, regbench.raw_changes). A base
+  table's pre-hook takes the months recorded for its raw table into staging.base_rebuild_months,
+  consumes those records, and deletes its rows of those months; the body then reads raw for exactly
+  those months (an index range scan on PostgreSQL) and appends their latest rows. Hook and body run
+  in the model's one transaction, so a failed build consumes nothing; a record committed by a
+  concurrent ingest after the months were taken stays for the next build.
 #}
 
 {# is_incremental(), but false in a unit test (which has no relation of its own) #}
@@ -25,33 +26,25 @@
 {%- endmacro %}
 
 
-{# The months whose raw rows differ from what the incremental table was built from, as ISO dates;
-   empty when the table does not exist yet or on a full refresh (everything is built then). #}
-{% macro changed_periods(relation, date_column) -%}
-    {%- if not execute or not incremental_run() -%}
-        {{ return([]) }}
-    {%- endif -%}
-    {%- set sql -%}
-        with now_raw as (
-            select {{ period_of(date_column) }} as period, count(*) as n, max(_loaded_at) as loaded
-            from {{ relation }}
-            group by 1
-        ),
-        built as (
-            select _event_month as period, max(_month_raw_rows) as n, max(_loaded_at) as loaded
-            from {{ this }}
-            group by 1
-        )
-        select cast(coalesce(now_raw.period, built.period) as varchar) as period
-        from now_raw
-        full outer join built on built.period = now_raw.period
-        where now_raw.n is distinct from built.n or now_raw.loaded is distinct from built.loaded
-        order by 1
-    {%- endset -%}
-    {{ return(run_query(sql).columns[0].values() | list) }}
+{# The months each base table rebuilt and when: the incremental counts read this small table
+   instead of scanning every base table (decision 0012); and the months a base table is rebuilding
+   in the current build (decision 0013). Created by on-run-start. #}
+{% macro create_base_months() -%}
+    create table if not exists staging.base_months (
+        registry_id varchar(32) not null,
+        base_table varchar(200) not null,
+        event_month date not null,
+        built_at timestamp not null
+    );
+    create table if not exists staging.base_rebuild_months (
+        base_table varchar(200) not null,
+        event_month date not null
+    )
 {%- endmacro %}
 
 
+{# a predicate for the rows of the given months (ISO dates; 0001-01-01: no date); true for a
+   table without a month column #}
 {% macro in_periods(date_column, periods) -%}
     {%- if not periods -%}
         false
@@ -71,36 +64,52 @@
 {%- endmacro %}
 
 
-{# The months each base table rebuilt and when: the incremental counts read this small table
-   instead of scanning every base table (decision 0012). Created by on-run-start. #}
-{% macro create_base_months() -%}
-    create table if not exists staging.base_months (
-        registry_id varchar(32) not null,
-        base_table varchar(200) not null,
-        event_month date not null,
-        built_at timestamp not null
-    )
+{% macro raw_table_name(relation) -%}
+    {{- relation.schema ~ '.' ~ relation.identifier -}}
 {%- endmacro %}
 
 
-{# pre-hook of a base table: drop the months about to be rebuilt, and record them as rebuilt now
-   (on a full build: every month raw holds) #}
+{# first pre-hook of a base table: take the months raw_changes records for its raw table into
+   staging.base_rebuild_months (a table without a month column is one unit, '0001-01-01') and
+   consume those records; on a full build, clear the table's records (everything is rebuilt) #}
+{% macro take_changed_periods(relation, date_column) -%}
+    {%- set name = this.identifier -%}
+    {%- set raw_name = raw_table_name(relation) -%}
+    delete from staging.base_rebuild_months where base_table = '{{ name }}';
+    {% if incremental_run() -%}
+        insert into staging.base_rebuild_months
+        select distinct '{{ name }}', {{ 'event_month' if date_column else "cast('0001-01-01' as date)" }}
+        from {{ source('ops', 'raw_changes') }}
+        where table_name = '{{ raw_name }}';
+        delete from {{ source('ops', 'raw_changes') }}
+        where table_name = '{{ raw_name }}'
+        {%- if date_column %}
+            and event_month in (select event_month from staging.base_rebuild_months
+                                where base_table = '{{ name }}')
+        {%- endif -%}
+    {%- else -%}
+        delete from {{ source('ops', 'raw_changes') }} where table_name = '{{ raw_name }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# second pre-hook (rendered after the first has run, in the same transaction): drop the months
+   about to be rebuilt and record them as rebuilt now; literal month ranges, so the delete takes
+   the month column's index rather than scanning the table. On a full build: every month raw holds. #}
 {% macro delete_changed_periods(relation, date_column) -%}
     {%- set registry = this.identifier[5:].split('__')[0] -%}
     {%- set name = this.identifier -%}
     {%- if incremental_run() -%}
-        {%- set periods = changed_periods(relation, date_column) -%}
+        {%- set periods = run_query("select cast(event_month as varchar) from staging.base_rebuild_months"
+                                    ~ " where base_table = '" ~ name ~ "' order by 1").columns[0].values() | list
+                          if execute else [] -%}
         {%- if periods -%}
-            {%- set in_list -%}
-                ({%- for p in periods -%}cast('{{ p }}' as date){% if not loop.last %}, {% endif %}{%- endfor -%})
-            {%- endset -%}
-            delete from {{ this }} where _event_month in {{ in_list }};
-            delete from staging.base_months where base_table = '{{ name }}' and event_month in {{ in_list }};
+            delete from {{ this }} where {{ in_periods(date_column, periods) }};
+            delete from staging.base_months where base_table = '{{ name }}' and event_month in (
+                {%- for p in periods -%}cast('{{ p }}' as date){% if not loop.last %}, {% endif %}{%- endfor -%});
             insert into staging.base_months
-            {% for p in periods -%}
-                select '{{ registry }}', '{{ name }}', cast('{{ p }}' as date), cast(current_timestamp as timestamp)
-                {% if not loop.last %}union all {% endif %}
-            {%- endfor %}
+            select '{{ registry }}', '{{ name }}', event_month, cast(current_timestamp as timestamp)
+            from staging.base_rebuild_months where base_table = '{{ name }}'
         {%- else -%}
             select 1
         {%- endif -%}
@@ -114,6 +123,32 @@
 {%- endmacro %}
 
 
+{# The raw rows of the months being rebuilt: one range scan per month (lateral, so PostgreSQL
+   takes the raw table's index on its month column whatever it guesses of base_rebuild_months,
+   which it has no statistics for) #}
+{% macro rows_of_rebuilt_months(relation, date_column) -%}
+    {%- set name = this.identifier -%}
+    {%- if date_column -%}
+        select r.*
+        from staging.base_rebuild_months as m
+        cross join lateral (
+            select * from {{ relation }} as raw_rows
+            where raw_rows.{{ date_column }} >= m.event_month
+                and raw_rows.{{ date_column }} < cast({{ dbt.dateadd('month', 1, 'm.event_month') }} as date)
+        ) as r
+        where m.base_table = '{{ name }}'
+        union all
+        select r.* from {{ relation }} as r
+        where r.{{ date_column }} is null
+            and exists (select 1 from staging.base_rebuild_months
+                        where base_table = '{{ name }}' and event_month = cast('0001-01-01' as date))
+    {%- else -%}
+        select * from {{ relation }}
+        where exists (select 1 from staging.base_rebuild_months where base_table = '{{ name }}')
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro latest_rows(relation, keys, date_column) -%}
 {%- if date_column and date_column not in keys -%}
     {{ exceptions.raise_compiler_error(
@@ -121,16 +156,12 @@
         ~ "columns " ~ keys ~ ", or one key's versions could sit in two months; pass none to "
         ~ "rebuild the table as one unit") }}
 {%- endif -%}
-{%- set periods = changed_periods(relation, date_column) -%}
 with changed as (
-    select * from {{ relation }}
-    {% if is_incremental() %}where {{ in_periods(date_column, periods) }}{% endif %}
-),
-
-fingerprint as (
-    select {{ period_of(date_column) }} as _event_month, count(*) as _month_raw_rows
-    from changed
-    group by 1
+    {% if incremental_run() -%}
+        {{ rows_of_rebuilt_months(relation, date_column) }}
+    {%- else -%}
+        select * from {{ relation }}
+    {%- endif %}
 ),
 
 ranked as (
@@ -140,9 +171,9 @@ ranked as (
     from changed as c
 )
 
-select r.*, f._event_month, f._month_raw_rows, cast(current_timestamp as timestamp) as _built_at
+select r.*, {{ period_of('r.' ~ date_column if date_column else none) }} as _event_month,
+       cast(current_timestamp as timestamp) as _built_at
 from ranked as r
-inner join fingerprint as f on f._event_month = {{ period_of('r.' ~ date_column if date_column else none) }}
 where r._version_rank = 1
 {%- endmacro %}
 
@@ -214,5 +245,16 @@ where r._version_rank = 1
         {%- endfor -%}
     {%- else -%}
         select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# The base tables' month column gets an index on PostgreSQL, so the counts read a changed month
+   or year without scanning the table (DuckDB's zone maps do this without one) #}
+{% macro base_indexes(date_column) -%}
+    {%- if target.type == 'postgres' and date_column -%}
+        {{ return([{'columns': [date_column]}]) }}
+    {%- else -%}
+        {{ return([]) }}
     {%- endif -%}
 {%- endmacro %}

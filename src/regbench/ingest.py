@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from regbench import raw_changes
 from regbench.config import Settings
 from regbench.contracts import Contract, load_contracts
 from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract
@@ -193,11 +194,13 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
     predecessors = [fid for fid, _ in earlier]
     with wh.transaction():
         for fid in [delivery.file_id, *predecessors]:
+            raw_changes.record_rows(wh, table, entity, "_file_id = ?", [fid], now)
             wh.execute(f"DELETE FROM {table} WHERE _file_id = ?", [fid])
             wh.execute("DELETE FROM ops.rejects WHERE file_id = ?", [fid])
         if len(accepted):
+            raw_changes.record_frame(wh, table, entity, accepted, now)
             wh.bulk_insert(table, accepted)
-        removed = remove_opted_out(wh, contract.registry_id, table, delivery.file_id, now,
+        removed = remove_opted_out(wh, contract.registry_id, table, entity, delivery.file_id, now,
                                    only_file=delivery.file_id)
         dupes = _reject_cross_file_duplicates(wh, contract, entity, table, delivery)
         rejects = pd.concat([rejects, dupes], ignore_index=True) if len(dupes) else rejects

@@ -11,14 +11,15 @@ from datetime import datetime
 
 import pandas as pd
 
-from regbench.contracts import Contract
+from regbench import raw_changes
+from regbench.contracts import Contract, Entity
 from regbench.warehouse import Warehouse
 
 log = logging.getLogger("regbench.optouts")
 
 
-def registration_tables(contract: Contract) -> list[str]:
-    return [f"raw.{contract.raw_table(e)}" for e in contract.entities if e.role != "optouts"]
+def registration_tables(contract: Contract) -> list[tuple[str, Entity]]:
+    return [(f"raw.{contract.raw_table(e)}", e) for e in contract.entities if e.role != "optouts"]
 
 
 def apply_optout_list(wh: Warehouse, contract: Contract, file_id: str, persons: pd.Series,
@@ -34,20 +35,21 @@ def apply_optout_list(wh: Warehouse, contract: Contract, file_id: str, persons: 
     with wh.transaction():
         if len(new):
             wh.bulk_insert("ops.optouts", new)
-        for table in registration_tables(contract):
-            remove_opted_out(wh, contract.registry_id, table, file_id, now, only_file=None)
+        for table, entity in registration_tables(contract):
+            remove_opted_out(wh, contract.registry_id, table, entity, file_id, now, only_file=None)
     log.info("%s: %d person(s) opted out", contract.registry_id, len(new))
     return len(new)
 
 
-def remove_opted_out(wh: Warehouse, registry_id: str, table: str, trigger_file_id: str,
-                     now: datetime, *, only_file: str | None) -> int:
+def remove_opted_out(wh: Warehouse, registry_id: str, table: str, entity: Entity,
+                     trigger_file_id: str, now: datetime, *, only_file: str | None) -> int:
     """Delete the rows of opted-out persons from one raw table (or one file's rows of it)."""
     scope = " AND _file_id = ?" if only_file else ""
     params = [registry_id, *([only_file] if only_file else [])]
     where = (f"person_id IN (SELECT person_id FROM ops.optouts WHERE registry_id = ?){scope}")
     (count,) = wh.fetchone(f"SELECT count(*) FROM {table} WHERE {where}", params)
     if count:
+        raw_changes.record_rows(wh, table, entity, where, params, now)
         wh.execute(f"DELETE FROM {table} WHERE {where}", params)
         wh.execute(
             "INSERT INTO ops.optout_log (applied_at, registry_id, trigger_file_id, table_name,"

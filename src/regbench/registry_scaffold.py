@@ -219,7 +219,9 @@ def _base_sql(contract: dict) -> str:
     period = f"'{date_col}'" if date_col and date_col in keys else "none"
     source = f"source('raw_{rid}', '{rid}__{ent['name']}')"
     key_list = ", ".join(f"'{k}'" for k in keys)
-    return (f'{{{{ config(pre_hook="{{{{ delete_changed_periods({source}, {period}) }}}}") }}}}\n'
+    hooks = ", ".join(f'"{{{{ {hook}({source}, {period}) }}}}"'
+                      for hook in ("take_changed_periods", "delete_changed_periods"))
+    return (f"{{{{ config(pre_hook=[{hooks}],\n          indexes=base_indexes({period})) }}}}\n"
             f"{{{{ latest_rows({source}, [{key_list}], {period}) }}}}\n")
 
 

@@ -133,10 +133,16 @@ OPS_DDL = [
         release_id VARCHAR,
         detail VARCHAR
     )""",
+    # which event months of which raw table a write touched; the base tables consume it (0013)
+    """CREATE TABLE IF NOT EXISTS ops.raw_changes (
+        table_name VARCHAR NOT NULL,
+        event_month DATE NOT NULL,
+        changed_at TIMESTAMP NOT NULL
+    )""",
 ]
 # Bump when OPS_DDL changes. The DDL runs only while ops.schema_version is behind, so roles that
 # may not create or alter tables in ops (the transformer on PostgreSQL) never attempt it.
-OPS_SCHEMA_VERSION = 3
+OPS_SCHEMA_VERSION = 4
 
 
 def raw_columns(entity: Entity) -> list[tuple[str, str]]:
@@ -242,6 +248,12 @@ class Warehouse:
         table = contract.raw_table(entity)
         cols = ", ".join(f"{name} {typ}" for name, typ in raw_columns(entity))
         self.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
+        if self.kind == "postgres":
+            # a replaced delivery is found by its file, and a base table rebuilds a month by its
+            # event date; without these both scan all of raw (DuckDB's zone maps do this itself)
+            indexed = ["_file_id", *([entity.event_date_column] if entity.event_date_column else [])]
+            for column in indexed:
+                self.execute(f"CREATE INDEX IF NOT EXISTS {table}__{column} ON raw.{table} ({column})")
         return f"raw.{table}"
 
     def refresh_statistics(self, qualified_table: str) -> None:

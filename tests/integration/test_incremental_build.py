@@ -1,7 +1,9 @@
 """A night that brings new files rebuilds only the months they touch, and ends with exactly the
 marts a full rebuild from all of raw gives; on DuckDB and on PostgreSQL (decision 0012)."""
 
+import csv
 import shutil
+from datetime import datetime, timedelta
 
 import pytest
 from two_builds import _key, _same, use_var
@@ -91,6 +93,33 @@ def _opt_out_one_person(exports, inbox) -> str:
     return f"{digits[:4]}-{digits[4:6]}-01"
 
 
+def _correct_one_delivery(exports, inbox) -> tuple[str, str]:
+    """swedvasc re-delivers its third month: the clinic had dated its aneurysm operations a month
+    late, and the corrected file moves them a month earlier (and leaves out the carotid ones, whose
+    symptom dates would then follow the operation). Returns the month the loaded file covered and
+    the month the corrected one does: the first now holds none of the file's rows."""
+    loaded = sorted((exports / "inbox" / "swedvasc").glob("swedvasc_operation_*.csv"))[2]
+    with loaded.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    months = {r["operationsdatum"][:7] for r in rows}
+    assert len(months) == 1, months
+    corrected = []
+    for r in rows:
+        if r["symtomdatum"]:
+            continue
+        day = datetime.strptime(r["operationsdatum"], "%Y-%m-%d %H:%M:%S")
+        earlier = (day.replace(day=1) - timedelta(days=1)).replace(day=min(day.day, 28))
+        corrected.append({**r, "operationsdatum": earlier.strftime("%Y-%m-%d %H:%M:%S")})
+    assert corrected and {r["operationsdatum"][:7] for r in corrected}.isdisjoint(months)
+    with (inbox / "swedvasc" / loaded.name).open("w", encoding="utf-8", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(corrected)
+    (before,) = months
+    (after,) = {r["operationsdatum"][:7] for r in corrected}
+    return before + "-01", after + "-01"
+
+
 @pytest.mark.parametrize("warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build(
         tmp_path, exports, monkeypatch, warehouse, request):
@@ -111,9 +140,11 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
     with Warehouse(get_settings()) as wh:
         assert _built_months(wh) == night_one
 
-    # night two: every registry's October file and one opt-out from njur's first month
+    # night two: every registry's October file, one opt-out from njur's first month and a
+    # corrected swedvasc delivery for an earlier month that replaces the one loaded
     shutil.copytree(exports / "held", inbox, dirs_exist_ok=True)
     opted_out_month = _opt_out_one_person(exports, inbox)
+    replaced_month, corrected_month = _correct_one_delivery(exports, inbox)
     _ingest_all()
     nightly.build_marts()
     with Warehouse(get_settings()) as wh:
@@ -123,9 +154,14 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
     expected = {(t, f"{LAST}-01") for t in BASES if "referens" not in t} | {
         (f"int_indicator_monthly.{r}", f"{LAST}-01") for r in REGISTRIES} | {
         ("base_njur__start", opted_out_month), ("int_indicator_monthly.njur", opted_out_month),
-        ("int_coverage_yearly.njur", opted_out_month[:4] + "-01-01")}
+        ("int_coverage_yearly.njur", opted_out_month[:4] + "-01-01")} | {
+        ("base_swedvasc__operation", corrected_month)}
     assert expected <= rebuilt, sorted(expected - rebuilt)
-    touched = {f"{LAST}-01", opted_out_month, f"{LAST[:4]}-01-01", opted_out_month[:4] + "-01-01"}
+    # the replaced delivery's month held only that file's rows: it is gone, not left stale
+    assert ("base_swedvasc__operation", replaced_month) in night_one
+    assert ("base_swedvasc__operation", replaced_month) not in night_two
+    touched = {f"{LAST}-01", opted_out_month, f"{LAST[:4]}-01-01", opted_out_month[:4] + "-01-01",
+               replaced_month, corrected_month}
     untouched = {k for k in night_one if k[1] not in touched}
     assert untouched, "every month was touched: the test data no longer tells anything"
     assert not (rebuilt & untouched), sorted(rebuilt & untouched)

@@ -1,2 +1,3 @@
-{{ config(pre_hook="{{ delete_changed_periods(source('raw', 'palliativ__referens'), 'handelsedatum') }}") }}
+{{ config(pre_hook=["{{ take_changed_periods(source('raw', 'palliativ__referens'), 'handelsedatum') }}", "{{ delete_changed_periods(source('raw', 'palliativ__referens'), 'handelsedatum') }}"],
+          indexes=base_indexes('handelsedatum')) }}
 {{ latest_rows(source('raw', 'palliativ__referens'), ['person_id', 'handelsedatum'], 'handelsedatum') }}
