@@ -145,6 +145,22 @@ OPS_DDL = [
 OPS_SCHEMA_VERSION = 4
 
 
+def raw_indexes(entity: Entity) -> dict[str, str]:
+    """PostgreSQL indexes of a raw table: a replaced delivery is found by its file; a base table
+    rebuilds a month by a range of the event date, and a new file's rows look for the same
+    registration in earlier files by key, so the key index leads with the event date (the key
+    holds it whenever there is one). Without them both scan all of raw; DuckDB's zone maps prune
+    by date without an index."""
+    indexes = {"file": "_file_id"}
+    keys = ["person_id" if k == entity.pnr_column.name else k for k in entity.key_columns]
+    date = entity.event_date_column
+    lead = [date] if date else []
+    key = lead + [k for k in keys if k != date]
+    if key:
+        indexes["key"] = ", ".join(key)
+    return indexes
+
+
 def raw_columns(entity: Entity) -> list[tuple[str, str]]:
     own = [(c.name, SQL_TYPES[c.type]) for c in entity.columns if c.type is not ColumnType.PERSONNUMMER]
     return own + PERSON_COLUMNS + LINEAGE_COLUMNS
@@ -249,11 +265,8 @@ class Warehouse:
         cols = ", ".join(f"{name} {typ}" for name, typ in raw_columns(entity))
         self.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
         if self.kind == "postgres":
-            # a replaced delivery is found by its file, and a base table rebuilds a month by its
-            # event date; without these both scan all of raw (DuckDB's zone maps do this itself)
-            indexed = ["_file_id", *([entity.event_date_column] if entity.event_date_column else [])]
-            for column in indexed:
-                self.execute(f"CREATE INDEX IF NOT EXISTS {table}__{column} ON raw.{table} ({column})")
+            for name, columns in raw_indexes(entity).items():
+                self.execute(f"CREATE INDEX IF NOT EXISTS {table}__{name} ON raw.{table} ({columns})")
         return f"raw.{table}"
 
     def refresh_statistics(self, qualified_table: str) -> None:

@@ -1,36 +1,28 @@
 -- Indirect standardisation for aaa_mort_30d (age band × sex): expected E = Σ over a unit's patients
 -- of the national rate in the patient's stratum that year; O/E with a 95 % interval (Byar's
--- approximation to the exact Poisson interval).
+-- approximation to the exact Poisson interval). From the counts per stratum in
+-- int_casemix_strata_yearly: E = Σ over strata of the unit's patients × the stratum's rate.
 {% set z = 1.959964 %}
-with patients as (
-    select
-        registry_id, indicator_id, unit_id, region_code,
-        cast({{ dbt.date_trunc('year', 'event_date') }} as date) as period_start,
-        case
-            when extract(year from event_date) - birth_year < 65 then '<65'
-            when extract(year from event_date) - birth_year < 75 then '65-74'
-            when extract(year from event_date) - birth_year < 85 then '75-84'
-            else '85+'
-        end as age_band,
-        coalesce(sex, 'okänt') as sex,
-        case when is_met then 1 else 0 end as died
-    from {{ ref('int_swedvasc__aaa_mort_30d') }}
-    where is_eligible
+with strata_units as (
+    select registry_id, indicator_id, unit_id, region_code, year_start as period_start, age_band, sex,
+           patients, died
+    from {{ ref('int_casemix_strata_yearly') }}
 ),
 
 strata as (
-    select indicator_id, period_start, age_band, sex, avg(cast(died as double precision)) as stratum_rate
-    from patients
+    select indicator_id, period_start, age_band, sex,
+           cast(sum(died) as double precision) / sum(patients) as stratum_rate
+    from strata_units
     group by 1, 2, 3, 4
 ),
 
 units as (
     select
-        p.registry_id, p.indicator_id, p.unit_id, p.region_code, p.period_start,
-        cast(count(*) as bigint) as patients,
-        cast(sum(p.died) as bigint) as observed,
-        cast(sum(s.stratum_rate) as double precision) as expected
-    from patients as p
+        u.registry_id, u.indicator_id, u.unit_id, u.region_code, u.period_start,
+        cast(sum(u.patients) as bigint) as patients,
+        cast(sum(u.died) as bigint) as observed,
+        cast(sum(u.patients * s.stratum_rate) as double precision) as expected
+    from strata_units as u
     inner join strata as s using (indicator_id, period_start, age_band, sex)
     group by 1, 2, 3, 4, 5
 )
