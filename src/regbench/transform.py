@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 
 from regbench.config import Settings
-from regbench.warehouse import pg_conninfo
+from regbench.warehouse import pg_conninfo, pg_session_options
 
 log = logging.getLogger("regbench.transform")
 
@@ -30,6 +30,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "REGBENCH_WAREHOUSE": settings.warehouse,
         "REGBENCH_DUCKDB_PATH": str(settings.duckdb_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt-postgres connects through libpq, which reads its session options from here
+        "PGOPTIONS": pg_session_options(),
     }
     pg = pg_conninfo(settings.postgres_dsn)
     env.update(

@@ -7,6 +7,7 @@ DataFrame into a raw table (native DuckDB insert from the frame; COPY on Postgre
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import unquote, urlparse
@@ -145,6 +146,22 @@ OPS_DDL = [
 OPS_SCHEMA_VERSION = 4
 
 
+# PostgreSQL's JIT compiles a query once its estimated cost passes a threshold; regbench's
+# aggregates cross it at 10 M registrations, not at 1 M, and then spend ~10 s compiling
+# (inlining and optimising) for ~1 s of work. Every regbench session (ingest, checks, dbt) runs
+# without it (decision 0013).
+NO_JIT = "-c jit=off"
+
+
+def pg_session_options(dsn: str = "") -> str:
+    """`options` for a PostgreSQL session: the DSN's own (or PGOPTIONS), with JIT off."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    base = str((conninfo_to_dict(dsn).get("options") if dsn else None)
+               or os.environ.get("PGOPTIONS", ""))
+    return base if "jit=" in base else f"{base} {NO_JIT}".strip()
+
+
 def raw_indexes(entity: Entity) -> dict[str, str]:
     """PostgreSQL indexes of a raw table: a replaced delivery is found by its file; a base table
     rebuilds a month by a range of the event date, and a new file's rows look for the same
@@ -192,7 +209,7 @@ class Warehouse:
             import psycopg
 
             dsn = settings.loader_dsn if loader else settings.postgres_dsn
-            self.con = psycopg.connect(dsn, autocommit=True)
+            self.con = psycopg.connect(dsn, autocommit=True, options=pg_session_options(dsn))
 
     def __enter__(self) -> Warehouse:
         return self

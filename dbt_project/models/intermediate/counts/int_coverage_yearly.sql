@@ -1,28 +1,22 @@
 -- Persons per unit and calendar year of the event, linked on the pseudonym between the registry
 -- and its reference register: A = only in the registry, B = only in the reference, C = in both.
--- Incremental per (registry, year) like int_indicator_monthly (decision 0012), from the persons
--- per month in int_coverage_person_months.
+-- Incremental per (registry, year) like int_indicator_monthly (decision 0012).
 {{ config(pre_hook="{{ delete_changed_registry_periods('year_start', 'year') }}") }}
 {%- set changed = changed_registry_periods('year_start', 'year') %}
 
-with person_months as (
-    select registry_id, person_id, cast({{ dbt.date_trunc('year', 'month_start') }} as date) as year_start,
-           side, unit_id
-    from {{ ref('int_coverage_person_months') }}
-    where {{ in_changed_registry_periods(changed, 'month_start', 'year') }}
-),
-
-reg as (
-    select registry_id, person_id, year_start, min(unit_id) as unit_id
-    from person_months
-    where side = 'reg'
+with reg as (
+    select registry_id, person_id, cast({{ dbt.date_trunc('year', 'event_date') }} as date) as year_start,
+           min(unit_id) as unit_id
+    from {{ ref('int_registrations') }}
+    where {{ in_changed_registry_periods(changed, 'event_date', 'year') }}
     group by 1, 2, 3
 ),
 
 ref as (
-    select registry_id, person_id, year_start, min(unit_id) as unit_id
-    from person_months
-    where side = 'ref'
+    select registry_id, person_id, cast({{ dbt.date_trunc('year', 'event_date') }} as date) as year_start,
+           min(unit_id) as unit_id
+    from {{ ref('int_references') }}
+    where {{ in_changed_registry_periods(changed, 'event_date', 'year') }}
     group by 1, 2, 3
 ),
 
