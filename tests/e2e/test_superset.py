@@ -170,7 +170,9 @@ def _login(page, url: str, user: str, password: str) -> None:
     page.fill("#username", user)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
+    # a wait, not a speed check: on a loaded 2-core machine Superset's first page after login
+    # took over 30 s for a user with row-level security (CI, 2026-11-28)
+    page.wait_for_url(lambda u: "/login" not in u, timeout=120_000)
 
 
 # The chart holders of a dashboard; a markdown cell uses the same class and is not a chart.
@@ -288,7 +290,7 @@ def _draw_both_languages(page, url: str, who: str, by_slug: dict, seen: list) ->
                 break
             assert twin in by_slug, f"{who} may not open {twin}"
             page.click(f'.dashboard-markdown a[href="/superset/dashboard/{twin}/"]')
-            page.wait_for_url(f"**/superset/dashboard/{twin}/**", timeout=30_000)
+            page.wait_for_url(f"**/superset/dashboard/{twin}/**", timeout=120_000)
             current = by_slug[twin]
         assert page.locator('.dashboard-markdown a[href="/superset/dashboard/'
                             f'{dash.slug}/"]').count() == 1, f"{current.slug}: no link back"
