@@ -172,7 +172,7 @@ def _login(page, url: str, user: str, password: str) -> None:
     page.click("button[type=submit]")
     # a wait, not a speed check: on a loaded 2-core machine Superset's first page after login
     # took over 30 s for a user with row-level security (CI, 2026-11-28)
-    page.wait_for_url(lambda u: "/login" not in u, timeout=120_000)
+    page.wait_for_url(lambda u: "/login" not in u, timeout=120_000, wait_until="commit")
 
 
 # The chart holders of a dashboard; a markdown cell uses the same class and is not a chart.
