@@ -141,6 +141,11 @@ class Entity(_Strict):
         return next(c for c in self.columns if c.type is ColumnType.PERSONNUMMER)
 
     @property
+    def raw_key_columns(self) -> list[str]:
+        """The key as raw stores it: the personnummer column becomes the pseudonym, person_id."""
+        return ["person_id" if k == self.pnr_column.name else k for k in self.key_columns]
+
+    @property
     def unit_column(self) -> Column | None:
         return next((c for c in self.columns if c.type is ColumnType.UNIT), None)
 

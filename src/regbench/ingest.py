@@ -230,7 +230,7 @@ def _reject_cross_file_duplicates(wh: Warehouse, contract: Contract, entity, tab
     """Rows of this file that repeat a registration already loaded from another file are rejected."""
     if not entity.key_columns:
         return pd.DataFrame()
-    keys = ["person_id" if k == entity.pnr_column.name else k for k in entity.key_columns]
+    keys = entity.raw_key_columns
     same = " AND ".join(f"o.{k} = {table}.{k}" for k in keys)
     where = (f"_file_id = ? AND EXISTS (SELECT 1 FROM {table} o WHERE o._file_id <> ? AND {same})")
     params = [delivery.file_id, delivery.file_id]

@@ -359,7 +359,7 @@ def _reject_duplicates(frame: pd.DataFrame, entity: Entity, rejected_rows: set[i
                        rejects: list[Reject]) -> None:
     if not entity.key_columns:
         return
-    keys = ["person_id" if k == entity.pnr_column.name else k for k in entity.key_columns]
+    keys = entity.raw_key_columns
     candidates = frame.loc[~frame.index.isin(rejected_rows), keys]
     dup = candidates.duplicated(keep="first")
     for r in candidates.index[dup]:

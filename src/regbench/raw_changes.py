@@ -8,7 +8,7 @@ as do rows without an event date.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
@@ -39,7 +39,12 @@ def record_rows(wh: Warehouse, table: str, entity: Entity, where: str, params: S
 def record_frame(wh: Warehouse, table: str, entity: Entity, frame: pd.DataFrame,
                  now: datetime) -> None:
     """Record the months of rows about to be appended from a frame."""
-    record_months(wh, table, months_of(entity, frame), now)
+    rows = pd.DataFrame(
+        [(table, m, pd.Timestamp(now)) for m in sorted(months_of(entity, frame))],
+        columns=["table_name", "event_month", "changed_at"],
+    )
+    if len(rows):
+        wh.bulk_insert("ops.raw_changes", rows)
 
 
 def months_of(entity: Entity, frame: pd.DataFrame) -> set[date]:
@@ -51,12 +56,3 @@ def months_of(entity: Entity, frame: pd.DataFrame) -> set[date]:
     dates = pd.to_datetime(frame[column], errors="coerce")
     months = {d.date().replace(day=1) for d in dates.dropna()}
     return months | ({NO_MONTH} if dates.isna().any() else set())
-
-
-def record_months(wh: Warehouse, table: str, months: Iterable[date], now: datetime) -> None:
-    rows = pd.DataFrame(
-        [(table, m, pd.Timestamp(now)) for m in sorted(set(months))],
-        columns=["table_name", "event_month", "changed_at"],
-    )
-    if len(rows):
-        wh.bulk_insert("ops.raw_changes", rows)

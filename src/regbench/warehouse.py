@@ -169,7 +169,7 @@ def raw_indexes(entity: Entity) -> dict[str, str]:
     holds it whenever there is one). Without them both scan all of raw; DuckDB's zone maps prune
     by date without an index."""
     indexes = {"file": "_file_id"}
-    keys = ["person_id" if k == entity.pnr_column.name else k for k in entity.key_columns]
+    keys = entity.raw_key_columns
     date = entity.event_date_column
     lead = [date] if date else []
     key = lead + [k for k in keys if k != date]
