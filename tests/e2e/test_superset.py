@@ -166,13 +166,24 @@ def admin_roles(stack):
 
 
 def _login(page, url: str, user: str, password: str) -> None:
-    page.goto(f"{url}/login/")
+    from playwright.sync_api import expect
+
+    # the login form is drawn by the SPA; on a loaded machine it can be drawn again after the
+    # first fill, which empties it, so fill only once the page is quiet and check what it holds
+    page.goto(f"{url}/login/", wait_until="networkidle", timeout=120_000)
     page.fill("#username", user)
     page.fill("#password", password)
+    expect(page.locator("#username")).to_have_value(user)
+    expect(page.locator("#password")).to_have_value(password)
     page.click("button[type=submit]")
-    # a wait, not a speed check: on a loaded 2-core machine Superset's first page after login
-    # took over 30 s for a user with row-level security (CI, 2026-11-28)
-    page.wait_for_url(lambda u: "/login" not in u, timeout=120_000, wait_until="commit")
+    try:
+        # a wait, not a speed check: on a loaded 2-core machine Superset's first page after
+        # login took over 30 s for a user with row-level security (CI, 2026-11-28)
+        page.wait_for_url(lambda u: "/login" not in u, timeout=120_000, wait_until="commit")
+    except Exception:
+        page.screenshot(path=str(SHOTS / f"{user}-LOGIN-FAILED.png"), full_page=True)
+        pytest.fail(f"{user} still on {page.url} 120 s after signing in; the page says: "
+                    f"{page.locator('body').inner_text(timeout=5_000)[:500]!r}")
 
 
 # The chart holders of a dashboard; a markdown cell uses the same class and is not a chart.
