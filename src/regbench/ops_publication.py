@@ -48,6 +48,7 @@ OPS_TABLES: dict[str, str] = {
     "pub_ops_unit_findings": """
         SELECT CAST(w.registry_id AS VARCHAR(32)) AS registry_id,
                CAST(w.unit_id AS VARCHAR(64)) AS unit_id,
+               CAST(u.unit_name AS VARCHAR(200)) AS unit_name,
                CAST(w.period AS VARCHAR(16)) AS period,
                CAST(w.check_name AS VARCHAR(64)) AS check_name,
                CAST(w.column_name AS VARCHAR(64)) AS column_name,
@@ -60,6 +61,8 @@ OPS_TABLES: dict[str, str] = {
         JOIN (SELECT registry_id, MAX(checked_at) AS last_run FROM ops.dq_results
               WHERE stage = 'warehouse' GROUP BY registry_id) AS newest
           ON newest.registry_id = w.registry_id AND newest.last_run = w.checked_at
+        -- the name, so the dashboard's unit filter (by name) reaches these findings too
+        LEFT JOIN publication.pub_units AS u ON u.registry_id = w.registry_id AND u.unit_id = w.unit_id
         WHERE w.stage = 'warehouse' AND w.unit_id IS NOT NULL
     """,
     "pub_ops_freshness": """

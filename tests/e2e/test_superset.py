@@ -3,6 +3,7 @@ twice from the bundle, queried through the REST API as admin and as a user of ev
 looked at by headless Chromium through the real login form as admin, a user of every network and
 the registry manager, in Swedish and in English. Screenshots go to test-output/screenshots/."""
 
+import csv
 import os
 import socket
 import time
@@ -32,6 +33,12 @@ USER_ROLES = {u["username"]: (u["role"], PASSWORDS[u["password_env"]])
 NETWORK_USERS = {r: next(u for u, (role, _) in USER_ROLES.items() if role == network_role(r))
                  for r in spec.NETWORKS}
 MANAGER = "maria.registerhallare"
+# (registry, language) -> the names of its indicators, from the seed the marts publish them from
+INDICATOR_NAMES: dict = {}
+with (REPO / "dbt_project" / "seeds" / "indicators.csv").open(encoding="utf-8") as _f:
+    for _row in csv.DictReader(_f):
+        for _lang in spec.LANGUAGES:
+            INDICATOR_NAMES.setdefault((_row["registry_id"], _lang), set()).add(_row[f"name_{_lang}"])
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -293,6 +300,11 @@ def _draw_both_languages(page, url: str, who: str, by_slug: dict, seen: list) ->
                 page.wait_for_selector(
                     f'.dashboard-markdown a[href="/superset/dashboard/{other}/"]', timeout=60_000)
             errors = _wait_until_drawn(page, current.slug, len(current.charts))
+            if current.registry_id:
+                # the indicator filter offers this network's indicators, named in the page's language
+                chosen = page.locator('[data-test="filter-bar"] .ant-select-selection-item').first
+                assert chosen.get_attribute("title") in INDICATOR_NAMES[
+                    (current.registry_id, current.lang)], current.slug
             page.screenshot(path=str(SHOTS / f"{who}-{current.slug}.png"), full_page=True)
             assert errors == [], f"{who} on {current.slug}: {errors}"
             seen.append(current.slug)

@@ -72,7 +72,8 @@ def test_every_dashboard_has_an_english_twin_with_its_own_uuids():
         assert (swedish.slug, english.slug) == (family, f"{family}-en")
         assert english.registry_id == swedish.registry_id
         assert [c.viz_type for c in english.charts] == [c.viz_type for c in swedish.charts]
-        assert [f[1] for f in english.filters] == [f[1] for f in swedish.filters]
+        assert ([f[1].removesuffix("_en") for f in english.filters]
+                == [f[1].removesuffix("_sv") for f in swedish.filters])
     everything = [d.uuid for d in spec.dashboards()] + [c.uuid for d in spec.dashboards()
                                                         for c in d.charts]
     assert len(everything) == len(set(everything)) == 12 + 48
@@ -135,3 +136,22 @@ def test_the_english_network_table_shows_english_indicator_names_and_no_riket():
 def test_a_text_without_english_fails_the_render():
     with pytest.raises(KeyError, match="ENGLISH"):
         spec.tr("Ny rubrik utan översättning", "en")
+
+
+def test_every_filter_of_a_dashboard_reaches_each_of_its_charts():
+    """A native filter narrows a chart only when the chart's dataset has the filter's column;
+    otherwise Superset drops it silently and the chart shows every indicator or unit mixed."""
+    files = bundle.read(BUNDLE)
+    columns = {d["uuid"]: {c["column_name"] for c in d["columns"]}
+               for n, d in files.items() if n.startswith("datasets/")}
+    charts = {d["uuid"]: d for n, d in files.items() if n.startswith("charts/")}
+    missing = [(dash.slug, chart.key, column)
+               for dash in spec.dashboards() for chart in dash.charts for _, column, _ in dash.filters
+               if column not in columns[charts[chart.uuid]["dataset_uuid"]]]
+    assert missing == []
+
+
+def test_the_indicator_filter_offers_names_in_the_readers_language():
+    for dash in spec.dashboards():
+        if dash.registry_id:
+            assert dash.filters[0][1] == f"indicator_name_{dash.lang}", dash.slug

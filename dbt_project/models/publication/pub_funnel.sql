@@ -2,6 +2,8 @@
 select
     cast(f.registry_id as varchar(32)) as registry_id,
     cast(f.indicator_id as varchar(64)) as indicator_id,
+    cast(i.name_sv as varchar(200)) as indicator_name_sv,
+    cast(i.name_en as varchar(200)) as indicator_name_en,
     cast(f.period_grain as varchar(12)) as period_grain,
     f.period_start,
     cast(f.unit_id as varchar(64)) as unit_id,
@@ -18,5 +20,6 @@ select
     cast(f.upper_998 as double precision) as upper_998,
     cast(f.outlier_flag as varchar(8)) as outlier_flag
 from {{ ref('fct_funnel') }} as f
+inner join {{ ref('indicators') }} as i on i.indicator_id = f.indicator_id
 left join {{ ref('dim_unit') }} as u on u.unit_id = f.unit_id and u.registry_id = f.registry_id
 where not {{ small_cell('f.numerator', 'f.denominator') }}

@@ -2,8 +2,11 @@
 select
     cast(p.registry_id as varchar(32)) as registry_id,
     cast(p.indicator_id as varchar(64)) as indicator_id,
+    cast(i.name_sv as varchar(200)) as indicator_name_sv,
+    cast(i.name_en as varchar(200)) as indicator_name_en,
     cast(p.unit_id as varchar(64)) as unit_id,
     cast(u.unit_name as varchar(200)) as unit_name,
+    cast(u.region_code as varchar(6)) as region_code,
     p.period_start,
     cast(case when {{ small_cell('p.numerator', 'p.denominator') }} then null else p.rate end
         as double precision) as rate,
@@ -19,6 +22,7 @@ select
     cast(r.crossings_min as integer) as crossings_min,
     r.non_random
 from {{ ref('fct_spc_p_chart') }} as p
+inner join {{ ref('indicators') }} as i on i.indicator_id = p.indicator_id
 left join {{ ref('fct_spc_run_chart') }} as r
     on r.indicator_id = p.indicator_id and r.unit_id = p.unit_id
 left join {{ ref('dim_unit') }} as u on u.unit_id = p.unit_id and u.registry_id = p.registry_id

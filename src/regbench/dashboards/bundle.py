@@ -143,15 +143,18 @@ def _position(dash: spec.Dashboard) -> dict:
 def _dashboard_yaml(dash: spec.Dashboard) -> dict:
     native = []
     for label, column, ds in dash.filters:
+        # one indicator at a time: a funnel or a trend mixing indicators means nothing
+        one = column.startswith("indicator_")
         native.append({
             "id": f"NATIVE_FILTER-{spec.stable_uuid('filter', dash.slug + column)[:12]}",
             "name": label, "filterType": "filter_select", "type": "NATIVE_FILTER",
             "targets": [{"column": {"name": column}, "datasetUuid": ds.uuid}],
-            # one indicator at a time: a funnel or a trend mixing indicators means nothing
-            "controlValues": {"enableEmptyFilter": column == "indicator_id",
-                              "defaultToFirstItem": column == "indicator_id",
-                              "multiSelect": column != "indicator_id", "searchAllOptions": False,
+            "controlValues": {"enableEmptyFilter": one, "defaultToFirstItem": one,
+                              "multiSelect": not one, "searchAllOptions": False,
                               "inverseSelection": False},
+            # a network's dashboard offers its own indicators and units, also to the admin
+            **({"adhoc_filters": [spec.where("registry_id", dash.registry_id)]}
+               if dash.registry_id else {}),
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
             "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
             "description": "",

@@ -238,7 +238,8 @@ FRESHNESS = Dataset("pub_ops_freshness")
 # one chart can draw both (points carry unit_rate, curve points carry the limits).
 FUNNEL = Dataset(
     "funnel_latest",
-    sql=f"""SELECT f.registry_id, f.indicator_id, f.unit_name, f.region_code, f.denominator,
+    sql=f"""SELECT f.registry_id, f.indicator_id, f.indicator_name_sv, f.indicator_name_en,
+       f.unit_name, f.region_code, f.denominator,
        f.rate AS unit_rate,
        CAST(NULL AS DOUBLE PRECISION) AS lower_95, CAST(NULL AS DOUBLE PRECISION) AS upper_95,
        CAST(NULL AS DOUBLE PRECISION) AS lower_998, CAST(NULL AS DOUBLE PRECISION) AS upper_998,
@@ -248,9 +249,11 @@ WHERE f.period_grain = 'rolling_12m'
   AND f.period_start = (SELECT MAX(period_start) FROM {SCHEMA}.pub_funnel AS m
                         WHERE m.period_grain = 'rolling_12m' AND m.indicator_id = f.indicator_id)
 UNION ALL
-SELECT l.registry_id, l.indicator_id, NULL, NULL, l.denominator, NULL, l.lower_95, l.upper_95,
-       l.lower_998, l.upper_998, NULL
+SELECT l.registry_id, l.indicator_id, n.indicator_name_sv, n.indicator_name_en, NULL, NULL,
+       l.denominator, NULL, l.lower_95, l.upper_95, l.lower_998, l.upper_998, NULL
 FROM {SCHEMA}.pub_funnel_limits AS l
+LEFT JOIN (SELECT DISTINCT indicator_id, indicator_name_sv, indicator_name_en
+           FROM {SCHEMA}.pub_funnel) AS n ON n.indicator_id = l.indicator_id
 WHERE l.period_grain = 'rolling_12m'
   AND l.period_start = (SELECT MAX(period_start) FROM {SCHEMA}.pub_funnel_limits AS m
                         WHERE m.period_grain = 'rolling_12m' AND m.indicator_id = l.indicator_id)""",
@@ -327,7 +330,8 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
         ),
     ]
     charts[3].params["metric"] = charts[3].metrics[0]
-    filters = [(tr("Indikator", lang), "indicator_id", OVERVIEW),
+    # by name in the reader's language; every dataset of a network's charts carries both names
+    filters = [(tr("Indikator", lang), f"indicator_name_{lang}", OVERVIEW),
                (tr("Region", lang), "region_code", OVERVIEW),
                (tr("Enhet", lang), "unit_name", OVERVIEW)]
     title = tr("{name}: förbättringsnätverket", lang).format(name=tr(name, lang))
@@ -346,7 +350,7 @@ def _registry_managers(lang: str) -> Dashboard:
     coverage = metric("AVG(coverage)", tr("Täckningsgrad", lang))
     collapses = _table(["registry_id", "unit_name", "period_start", "registrations",
                         "trailing_12m_median", "ratio_to_median"], lang)
-    findings = _table(["registry_id", "unit_id", "check_name", "column_name", "kahn_category",
+    findings = _table(["registry_id", "unit_name", "check_name", "column_name", "kahn_category",
                        "status", "observed_value", "threshold_value"], lang)
     coverage_rows = _table(["registry_id", "unit_name"], lang)
     coverage_cols = _table(["event_year"], lang)
