@@ -1,72 +1,109 @@
 {#
-  Coverage links registry and reference register per person and calendar year, so a new month
-  used to rebuild the link of its whole year (decision 0014). Instead:
+  Coverage links a registry and its reference register per person and calendar year, so a new
+  month used to rebuild the link of its whole year (decision 0014). Instead:
   - int_coverage_person_months keeps, per person and month, the lowest unit in the registry and in
-    the reference register; it rebuilds the months the base tables rebuilt, and queues them in
-    staging.coverage_pending_months;
-  - int_coverage_person_years keeps, per person and year, the lowest unit on each side and which
-    months the person appears in (a bit per month); its pre-hooks take the queued months, find the
-    persons they touch (those a queued month holds now, from the month table, and those it held
-    before, from the month bits) and drop their years; the body recomputes just those persons;
-  - int_coverage_yearly counts the person-years of the changed years.
-  The queue is consumed in the person-year model's transaction, so a failed build loses nothing.
+    the reference register. It rebuilds the months the base tables rebuilt since it last built
+    them (its own small ledger, staging.coverage_months_built, so it never scans itself to find
+    out), queues those months, and queues the persons the old rows of those months named;
+  - int_coverage_person_years keeps, per person and year, the lowest unit on each side. Its
+    pre-hooks take both queues: the touched persons are the queued ones (who were in a changed
+    month) and those a queued month holds now; their years are deleted and recomputed from the
+    month table, one index lookup per person; nobody else's;
+  - int_coverage_yearly counts the person-years of the years that changed.
+  The queues are consumed in the person-year model's transaction, so a failed build loses nothing.
 #}
 
-{# first pre-hook of the month table: queue the months about to be rebuilt (before the delete,
-   which changes what changed_registry_periods sees); a full build queues every month, so a
-   person-year table built incrementally after it still catches up #}
-{% macro queue_coverage_months() -%}
+{# (registry, month)s the base tables rebuilt after the month table last built them, or that
+   vanished from the bases; ISO date strings #}
+{% macro changed_person_months() -%}
+    {%- if not execute or not incremental_run() -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set sql -%}
+        with now_base as (
+            select registry_id, event_month, max(built_at) as built
+            from staging.base_months group by 1, 2
+        )
+        select coalesce(now_base.registry_id, b.registry_id),
+               cast(coalesce(now_base.event_month, b.event_month) as varchar)
+        from now_base
+        full outer join staging.coverage_months_built as b
+            on b.registry_id = now_base.registry_id and b.event_month = now_base.event_month
+        where b.built_at is null or now_base.built is null or now_base.built >= b.built_at
+        order by 1, 2
+    {%- endset -%}
+    {{ return(run_query(sql).rows | map('list') | list) }}
+{%- endmacro %}
+
+
+{% macro in_registry_months(months, registry_column, month_column) -%}
+    {%- if not months -%}
+        false
+    {%- else -%}
+        ({%- for registry, p in months -%}
+            ({{ registry_column }} = '{{ registry }}' and {{ month_column }} = cast('{{ p }}' as date))
+            {%- if not loop.last %} or {% endif -%}
+        {%- endfor -%})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# pre-hook of the month table: queue the changed months and the persons their old rows name,
+   drop those rows, and record the months as built now. A full build queues every month, so a
+   person-year table built incrementally after it still catches up. #}
+{% macro start_person_months() -%}
     {%- if incremental_run() -%}
-        {%- set changed = changed_registry_periods('event_month', 'month') -%}
+        {%- set changed = changed_person_months() -%}
         {%- if changed -%}
             insert into staging.coverage_pending_months values
             {%- for registry, p in changed %}
                 ('{{ registry }}', cast('{{ p }}' as date)){% if not loop.last %},{% endif %}
-            {%- endfor -%}
+            {%- endfor %};
+            insert into staging.coverage_pending_persons
+            select distinct registry_id, person_id, cast({{ dbt.date_trunc('year', 'event_month') }} as date)
+            from {{ this }} where {{ in_registry_months(changed, 'registry_id', 'event_month') }};
+            delete from {{ this }} where {{ in_registry_months(changed, 'registry_id', 'event_month') }};
+            delete from staging.coverage_months_built
+            where {{ in_registry_months(changed, 'registry_id', 'event_month') }};
+            insert into staging.coverage_months_built
+            select distinct registry_id, event_month, cast(current_timestamp as timestamp)
+            from staging.base_months where {{ in_registry_months(changed, 'registry_id', 'event_month') }}
         {%- else -%}
             select 1
         {%- endif -%}
     {%- else -%}
+        delete from staging.coverage_months_built;
+        insert into staging.coverage_months_built
+        select distinct registry_id, event_month, cast(current_timestamp as timestamp)
+        from staging.base_months;
         insert into staging.coverage_pending_months
         select distinct registry_id, event_month from staging.base_months
     {%- endif -%}
 {%- endmacro %}
 
 
-{# the month's bit in a person-year's month set #}
-{% macro month_bit(month_column) -%}
-    (cast(1 as integer) << (cast(extract(month from {{ month_column }}) as integer) - 1))
-{%- endmacro %}
-
-
-{# first pre-hook of the person-year table: the persons whose years the queued months touch, into
-   staging.coverage_touched; the queue is consumed. On a full build: clear both. #}
+{# first pre-hook of the person-year table: the touched persons into staging.coverage_touched,
+   both queues consumed. On a full build: everything is rebuilt, the queues are cleared. #}
 {% macro take_touched_persons(months_relation) -%}
     delete from staging.coverage_touched;
     {% if incremental_run() -%}
-        delete from staging.coverage_taken_months;
-        insert into staging.coverage_taken_months
-        select distinct registry_id, event_month from staging.coverage_pending_months;
+        {%- set months = run_query("select distinct registry_id, cast(event_month as varchar)"
+                                   ~ " from staging.coverage_pending_months order by 1, 2").rows
+                                   | map('list') | list if execute else [] -%}
         insert into staging.coverage_touched
-        select registry_id, person_id, year_start from {{ this }} as p
-        where exists (
-            select 1 from staging.coverage_taken_months as q
-            where q.registry_id = p.registry_id
-                and q.event_month >= p.year_start
-                and q.event_month < cast({{ dbt.dateadd('year', 1, 'p.year_start') }} as date)
-                and (p.months_mask & {{ month_bit('q.event_month') }}) <> 0)
+        select registry_id, person_id, year_start from staging.coverage_pending_persons
         union
-        select m.registry_id, m.person_id, cast({{ dbt.date_trunc('year', 'm.event_month') }} as date)
-        from staging.coverage_taken_months as q
-        inner join {{ months_relation }} as m
-            on m.registry_id = q.registry_id and m.event_month = q.event_month;
-        delete from staging.coverage_pending_months as q
-        where exists (select 1 from staging.coverage_taken_months as t
-                      where t.registry_id = q.registry_id and t.event_month = q.event_month)
+        select registry_id, person_id, cast({{ dbt.date_trunc('year', 'event_month') }} as date)
+        from {{ months_relation }}
+        where {{ in_registry_months(months, 'registry_id', 'event_month') }};
+        delete from staging.coverage_pending_persons;
+        delete from staging.coverage_pending_months
+        where {{ in_registry_months(months, 'registry_id', 'event_month') }}
         {%- if target.type == 'postgres' %};
         analyze staging.coverage_touched
         {%- endif -%}
     {%- else -%}
+        delete from staging.coverage_pending_persons;
         delete from staging.coverage_pending_months
     {%- endif -%}
 {%- endmacro %}
@@ -85,7 +122,7 @@
 {%- endmacro %}
 
 
-{# PostgreSQL: the persons' lookups and the year scans take an index; DuckDB needs none #}
+{# PostgreSQL: the months' ranges and the persons' lookups take an index; DuckDB needs none #}
 {% macro coverage_indexes(column_lists) -%}
     {%- set out = [] -%}
     {%- if target.type == 'postgres' -%}

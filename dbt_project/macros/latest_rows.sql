@@ -45,9 +45,15 @@
         registry_id varchar(32) not null,
         event_month date not null
     );
-    create table if not exists staging.coverage_taken_months (
+    create table if not exists staging.coverage_months_built (
         registry_id varchar(32) not null,
-        event_month date not null
+        event_month date not null,
+        built_at timestamp not null
+    );
+    create table if not exists staging.coverage_pending_persons (
+        registry_id varchar(32) not null,
+        person_id varchar not null,
+        year_start date not null
     );
     create table if not exists staging.coverage_touched (
         registry_id varchar(32) not null,

@@ -1,11 +1,10 @@
 -- Per person and event month, the lowest unit the person has in the registry and in its
--- reference register (null: none that month). Rebuilt per changed month; the months rebuilt are
--- queued for int_coverage_person_years (decision 0014).
+-- reference register (null: none that month). Rebuilt per changed month; the months and the
+-- persons their old rows named are queued for int_coverage_person_years (decision 0014).
 {{ config(
-    pre_hook=["{{ queue_coverage_months() }}",
-              "{{ delete_changed_registry_periods('event_month', 'month') }}"],
+    pre_hook="{{ start_person_months() }}",
     indexes=coverage_indexes([['registry_id', 'person_id', 'event_month'], ['event_month']])) }}
-{%- set changed = changed_registry_periods('event_month', 'month') %}
+{%- set changed = changed_person_months() %}
 
 with reg as (
     select registry_id, person_id, cast({{ dbt.date_trunc('month', 'event_date') }} as date) as event_month,
