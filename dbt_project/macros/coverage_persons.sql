@@ -112,6 +112,11 @@
 {# second pre-hook: drop the touched persons' years, to be recomputed by the body #}
 {% macro delete_touched_persons() -%}
     {%- if incremental_run() -%}
+        {%- if target.type == 'postgres' -%}
+        {#- one index probe per touched person; a hash join would read the whole table #}
+        set local enable_hashjoin = off;
+        set local enable_mergejoin = off;
+        {% endif -%}
         delete from {{ this }} as p
         using staging.coverage_touched as t
         where t.registry_id = p.registry_id and t.person_id = p.person_id
@@ -132,3 +137,4 @@
     {%- endif -%}
     {{ return(out) }}
 {%- endmacro %}
+

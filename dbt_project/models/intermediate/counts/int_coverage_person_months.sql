@@ -2,6 +2,7 @@
 -- reference register (null: none that month). Rebuilt per changed month; the months and the
 -- persons their old rows named are queued for int_coverage_person_years (decision 0014).
 {{ config(
+    meta={'analyze': 'after_full_build'},
     pre_hook="{{ start_person_months() }}",
     indexes=coverage_indexes([['registry_id', 'person_id', 'event_month'], ['event_month']])) }}
 {%- set changed = changed_person_months() %}

@@ -2,6 +2,7 @@
 -- (null: not there that year). Recomputed only for the persons the changed months touch, one
 -- lookup per person in the month table (decision 0014).
 {{ config(
+    meta={'analyze': 'after_full_build'},
     pre_hook=["{{ take_touched_persons(ref('int_coverage_person_months')) }}",
               "{{ delete_touched_persons() }}"],
     indexes=coverage_indexes([['registry_id', 'person_id', 'year_start'], ['year_start']])) }}
