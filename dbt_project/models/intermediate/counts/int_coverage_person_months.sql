@@ -4,7 +4,7 @@
 {{ config(
     meta={'analyze': 'after_full_build'},
     pre_hook="{{ start_person_months() }}",
-    indexes=coverage_indexes([['registry_id', 'person_id', 'event_month'], ['event_month']])) }}
+    indexes=coverage_indexes([['event_month']])) }}
 {%- set changed = changed_person_months() %}
 
 with reg as (
