@@ -3,10 +3,7 @@
    registrations. Every table model gets its statistics as soon as it is built. DuckDB keeps
    statistics as it writes. #}
 {% macro analyze_after_build() %}
-    {#- a person table gets statistics after a full build only: a night's months hardly move them,
-        and ANALYZE samples the whole table (≈ 0.5 s a table at 1 M) -#}
-    {%- set full_only = (model.config.get('meta') or {}).get('analyze') == 'after_full_build' -%}
-    {%- if target.type == 'postgres' and not (full_only and incremental_run()) -%}
+    {%- if target.type == 'postgres' -%}
         analyze {{ this }}
     {%- else -%}
         select 1

@@ -39,26 +39,6 @@
     create table if not exists staging.base_rebuild_months (
         base_table varchar(200) not null,
         event_month date not null
-    );
-    {#- coverage's queue and work tables (macros/coverage_persons.sql, decision 0014) #}
-    create table if not exists staging.coverage_pending_months (
-        registry_id varchar(32) not null,
-        event_month date not null
-    );
-    create table if not exists staging.coverage_months_built (
-        registry_id varchar(32) not null,
-        event_month date not null,
-        built_at timestamp not null
-    );
-    create table if not exists staging.coverage_pending_persons (
-        registry_id varchar(32) not null,
-        person_id varchar not null,
-        year_start date not null
-    );
-    create table if not exists staging.coverage_touched (
-        registry_id varchar(32) not null,
-        person_id varchar not null,
-        year_start date not null
     )
 {%- endmacro %}
 

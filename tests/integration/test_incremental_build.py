@@ -44,8 +44,7 @@ def _ingest_all():
 
 
 AGGREGATES = {"int_indicator_monthly": "month_start", "int_registrations_monthly": "month_start",
-              "int_coverage_person_months": "event_month",
-              "int_coverage_person_years": "year_start", "int_coverage_yearly": "year_start",
+              "int_coverage_yearly": "year_start",
               "int_casemix_strata_yearly": "year_start"}
 
 
