@@ -235,7 +235,9 @@ INGESTION = Dataset("pub_ops_ingestion", main_dttm_col="received_on")
 DQ_RESULTS = Dataset("pub_ops_dq_results", main_dttm_col="checked_on")
 FRESHNESS = Dataset("pub_ops_freshness")
 # Funnel plot: the units of the latest rolling 12 months and the limit curves, one relation so
-# one chart can draw both (points carry unit_rate, curve points carry the limits).
+# one chart can draw both (points carry unit_rate, curve points carry the limits). The latest
+# period is joined, not looked up per row: PostgreSQL runs a correlated MAX once per limit row
+# (over two minutes at 1 M registrations; DuckDB decorrelates it).
 FUNNEL = Dataset(
     "funnel_latest",
     sql=f"""SELECT f.registry_id, f.indicator_id, f.indicator_name_sv, f.indicator_name_en,
@@ -245,18 +247,20 @@ FUNNEL = Dataset(
        CAST(NULL AS DOUBLE PRECISION) AS lower_998, CAST(NULL AS DOUBLE PRECISION) AS upper_998,
        f.outlier_flag
 FROM {SCHEMA}.pub_funnel AS f
+JOIN (SELECT indicator_id, MAX(period_start) AS latest FROM {SCHEMA}.pub_funnel
+      WHERE period_grain = 'rolling_12m' GROUP BY indicator_id) AS m
+  ON m.indicator_id = f.indicator_id AND m.latest = f.period_start
 WHERE f.period_grain = 'rolling_12m'
-  AND f.period_start = (SELECT MAX(period_start) FROM {SCHEMA}.pub_funnel AS m
-                        WHERE m.period_grain = 'rolling_12m' AND m.indicator_id = f.indicator_id)
 UNION ALL
 SELECT l.registry_id, l.indicator_id, n.indicator_name_sv, n.indicator_name_en, NULL, NULL,
        l.denominator, NULL, l.lower_95, l.upper_95, l.lower_998, l.upper_998, NULL
 FROM {SCHEMA}.pub_funnel_limits AS l
+JOIN (SELECT indicator_id, MAX(period_start) AS latest FROM {SCHEMA}.pub_funnel_limits
+      WHERE period_grain = 'rolling_12m' GROUP BY indicator_id) AS m
+  ON m.indicator_id = l.indicator_id AND m.latest = l.period_start
 LEFT JOIN (SELECT DISTINCT indicator_id, indicator_name_sv, indicator_name_en
            FROM {SCHEMA}.pub_funnel) AS n ON n.indicator_id = l.indicator_id
-WHERE l.period_grain = 'rolling_12m'
-  AND l.period_start = (SELECT MAX(period_start) FROM {SCHEMA}.pub_funnel_limits AS m
-                        WHERE m.period_grain = 'rolling_12m' AND m.indicator_id = l.indicator_id)""",
+WHERE l.period_grain = 'rolling_12m'""",
 )
 
 
