@@ -38,14 +38,17 @@ CORS_ATTRS = re.compile(r'\s+(?:integrity|crossorigin)="[^"]*"')
 REMOTE_LOGO = re.compile(r"https://great-expectations-web-assets\.s3[^\"']*/logo-long\.png[^\"']*")
 
 
-def make_offline(docs_dir: Path) -> int:
-    """Rewrite every page under docs_dir; returns how many pages changed. Safe to run again."""
+def make_offline(docs_dir: Path, changed_since: float | None = None) -> int:
+    """Rewrite every page under docs_dir (or those written since `changed_since`, a time.time());
+    returns how many pages changed. Safe to run again."""
     vendor = docs_dir / "static" / "vendor"
     vendor.mkdir(parents=True, exist_ok=True)
     for name in set(LOCAL.values()):
         shutil.copyfile(ASSETS / name, vendor / name)
     changed = 0
     for page in docs_dir.rglob("*.html"):
+        if changed_since is not None and page.stat().st_mtime < changed_since - 1:
+            continue
         text = page.read_text(encoding="utf-8")
         prefix = Path(os.path.relpath(docs_dir / "static", page.parent)).as_posix()
         new = text

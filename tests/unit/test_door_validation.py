@@ -7,6 +7,7 @@ import pytest
 
 from regbench.config import REPO_ROOT
 from regbench.contracts import load_contracts
+from regbench.data_docs_offline import LOCAL
 from regbench.door_validation import DoorValidator, fatal_failures
 from regbench.thresholds import DOOR_RULES, Door, load_thresholds
 
@@ -138,3 +139,26 @@ def test_every_registry_thresholds_file_loads_with_its_door_rules():
         door = load_thresholds(REPO_ROOT / "expectations", registry_id).door
         assert door.required_values.severity == "fatal"
         assert all(door.rule(kind, "x").note for kind in DOOR_RULES), registry_id
+
+
+def test_data_docs_of_a_later_run_add_its_files_and_keep_the_earlier_pages(tmp_path):
+    first = DoorValidator(tmp_path)
+    first.validate(frame(), CONTRACT, ENTITY, file_id="a" * 64, file_name="first.csv", today=TODAY)
+    index = first.build_data_docs()
+    pages = set((tmp_path / "data_docs" / "validations").rglob("*.html"))
+    assert len(pages) == 1
+    (earlier,) = pages
+    written = earlier.stat().st_mtime_ns
+
+    later = DoorValidator(tmp_path)  # the next night's process
+    later.validate(frame(), CONTRACT, ENTITY, file_id="b" * 64, file_name="later.csv", today=TODAY)
+    assert later.build_data_docs() == index
+    pages = set((tmp_path / "data_docs" / "validations").rglob("*.html"))
+    assert len(pages) == 2
+    text = index.read_text(encoding="utf-8")
+    assert "first.csv" in text and "later.csv" in text
+    # the earlier file's page is neither rendered again nor lost, and every page works offline
+    assert earlier.stat().st_mtime_ns == written
+    for page in [index, *pages]:
+        text = page.read_text(encoding="utf-8")
+        assert not [url for url in LOCAL if url in text], page
