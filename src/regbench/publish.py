@@ -56,27 +56,37 @@ def publication_tables(wh: Warehouse, schema: str = "publication") -> list[str]:
     ]
 
 
-def fingerprint_rows(rows: list[tuple]) -> str:
-    """sha256 over rows in a fixed order, independent of physical order."""
-    canon = sorted(repr(tuple(_canon(v) for v in row)) for row in rows)
-    h = hashlib.sha256()
-    for line in canon:
-        h.update(line.encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
+FLOAT_TYPES = {"double", "double precision", "float", "float4", "float8", "real"}
 
 
-def fingerprint(wh: Warehouse, table: str, schema: str = "publication") -> tuple[str, int]:
-    rows = wh.fetchall(f"SELECT * FROM {schema}.{table}")
-    return fingerprint_rows(rows), len(rows)
-
-
-def _canon(v):
+def fingerprint(wh: Warehouse, relation: str, columns: list[tuple[str, str]]) -> tuple[str, int]:
+    """A digest of a table's rows that ignores their order, and its row count, computed in the
+    warehouse: fetching 2.6 M published rows into Python to hash them took most of a 50 s publish
+    at 30 years of history. Only compared within one warehouse, so the two dialects may differ."""
     # Parallel aggregation sums floats in a different order on each build, so the last bits
-    # move; ten significant digits is far beyond what any published figure means.
-    if isinstance(v, float):
-        return float(f"{v:.10g}")
-    return v
+    # move; nine decimals is far beyond what any published figure means.
+    pg = wh.kind == "postgres"
+    parts = []
+    for name, data_type in columns:
+        col = f'"{name}"'
+        if data_type.lower() in FLOAT_TYPES:
+            col = f"round(cast({col} as numeric), 9)" if pg else f"round({col}, 9)"
+        parts.append(f"coalesce(cast({col} as varchar), '∅')")
+    row = " || '|' || ".join(parts)
+    digest = (f"sum(cast(('x' || substr(md5({row}), 1, 16)) as bit(64))::bigint)" if pg
+              else f"sum(md5_number_lower({row}))")
+    total, count = wh.fetchone(f"SELECT {digest}, count(*) FROM {relation}")
+    return hashlib.sha256(f"{count}:{total or 0}".encode()).hexdigest(), int(count)
+
+
+def _columns(wh: Warehouse, table: str, schema: str = "publication") -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for name, data_type in wh.fetchall(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table],
+    ):
+        seen.setdefault(name, data_type)  # DuckDB lists an attached release's copy too
+    return list(seen.items())
 
 
 def manifest_path(settings: Settings) -> Path:
@@ -141,15 +151,15 @@ def publish(settings: Settings, wh: Warehouse, held: dict[str, str] | None = Non
     live = live_release(wh)
     rid = _new_release_id(wh)
     if settings.warehouse == "duckdb":
-        rows_of = _write_duckdb_release(settings, wh, rid, tables, list(held), live)
+        fingerprints = _write_duckdb_release(settings, wh, rid, tables, list(held), live)
     else:
-        rows_of = _write_pg_release(wh, rid, tables, list(held), live)
+        fingerprints = _write_pg_release(wh, rid, tables, list(held), live)
     manifest = {
         "release_id": rid,
         "published_at": datetime.now().replace(microsecond=0).isoformat(),
         "warehouse": settings.warehouse,
         "held": held,
-        "tables": {t: {"rows": len(rows), "sha256": fingerprint_rows(rows)} for t, rows in rows_of.items()},
+        "tables": {t: {"rows": rows, "sha256": digest} for t, (digest, rows) in fingerprints.items()},
     }
     if settings.warehouse == "duckdb":
         manifest["path"] = str(settings.published_path)
@@ -166,7 +176,7 @@ def publish(settings: Settings, wh: Warehouse, held: dict[str, str] | None = Non
     return manifest
 
 
-def _write_duckdb_release(settings, wh, rid, tables, held, live) -> dict[str, list[tuple]]:
+def _write_duckdb_release(settings, wh, rid, tables, held, live) -> dict[str, tuple[str, int]]:
     target = release_file(settings, rid)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".part")
@@ -176,31 +186,31 @@ def _write_duckdb_release(settings, wh, rid, tables, held, live) -> dict[str, li
         wh.execute(f"ATTACH '{release_file(settings, live)}' AS pub_live (READ_ONLY)")
         live_ref = "pub_live.publication"
     wh.execute(f"ATTACH '{tmp}' AS pub_next")
-    rows_of = {}
+    fingerprints = {}
     try:
         wh.execute("CREATE SCHEMA pub_next.publication")
         for t in tables:
             wh.execute(f"CREATE TABLE pub_next.publication.{t} AS "
                        + _select_for_release(wh, t, held, live_ref))
-            rows_of[t] = wh.fetchall(f"SELECT * FROM pub_next.publication.{t}")
+            fingerprints[t] = fingerprint(wh, f"pub_next.publication.{t}", _columns(wh, t))
     finally:
         wh.execute("DETACH pub_next")
         if live_ref:
             wh.execute("DETACH pub_live")
     os.replace(tmp, target)
-    return rows_of
+    return fingerprints
 
 
-def _write_pg_release(wh, rid, tables, held, live) -> dict[str, list[tuple]]:
+def _write_pg_release(wh, rid, tables, held, live) -> dict[str, tuple[str, int]]:
     schema = f"release_{rid.lower()}"
     live_ref = f"release_{live.lower()}" if live else None
-    rows_of = {}
+    fingerprints = {}
     with wh.transaction():
         wh.execute(f"CREATE SCHEMA {schema}")
         for t in tables:
             wh.execute(f"CREATE TABLE {schema}.{t} AS " + _select_for_release(wh, t, held, live_ref))
-            rows_of[t] = wh.fetchall(f"SELECT * FROM {schema}.{t}")
-    return rows_of
+            fingerprints[t] = fingerprint(wh, f"{schema}.{t}", _columns(wh, t))
+    return fingerprints
 
 
 def _switch(settings: Settings, wh: Warehouse, rid: str, tables: list[str], manifest: dict) -> None:

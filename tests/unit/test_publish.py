@@ -35,16 +35,32 @@ def test_published_file_holds_the_publication_tables(settings):
     assert not list(settings.published_path.parent.glob("*.next.duckdb"))
 
 
-def test_fingerprint_ignores_row_order_but_not_values(settings):
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
+def test_fingerprint_ignores_row_order_and_float_noise_but_not_values(warehouse, request, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("REGBENCH_VAR", str(tmp_path))
+    monkeypatch.setenv("REGBENCH_WAREHOUSE", warehouse)
+    if warehouse == "postgres":
+        monkeypatch.setenv("REGBENCH_POSTGRES_DSN", request.getfixturevalue("fresh_database"))
+    settings = get_settings()
+
+    def fill(wh, rows):
+        wh.execute("CREATE SCHEMA IF NOT EXISTS publication")
+        wh.execute("DROP TABLE IF EXISTS publication.pub_x")
+        wh.execute("CREATE TABLE publication.pub_x (unit_id VARCHAR, rate DOUBLE PRECISION, n BIGINT)")
+        for r in rows:
+            wh.execute("INSERT INTO publication.pub_x VALUES (?, ?, ?)", list(r))
+        return publish(settings, wh)["tables"]["pub_x"]
+
     with Warehouse(settings) as wh:
-        _fill(wh, [("a", 0.5), ("b", 0.25)])
-        first = publish(settings, wh)["tables"]
-        _fill(wh, [("b", 0.25), ("a", 0.5)])
-        same = publish(settings, wh)["tables"]
-        _fill(wh, [("b", 0.25), ("a", 0.51)])
-        changed = publish(settings, wh)["tables"]
-    assert first == same
-    assert changed != first
+        first = fill(wh, [("a", 0.5, 7), ("b", 0.25, None), ("b", 0.25, None)])
+        same = fill(wh, [("b", 0.25, None), ("a", 0.5 + 1e-15, 7), ("b", 0.25, None)])
+        changed = [fill(wh, [("a", 0.51, 7), ("b", 0.25, None), ("b", 0.25, None)]),
+                   fill(wh, [("a", 0.5, 8), ("b", 0.25, None), ("b", 0.25, None)]),
+                   fill(wh, [("a", 0.5, 7), ("b", 0.25, None)]),
+                   fill(wh, [("a", 0.5, 7), ("b", 0.25, 0), ("b", 0.25, None)])]
+    assert first == same and first["rows"] == 3
+    assert all(c["sha256"] != first["sha256"] for c in changed)
 
 
 def test_publishing_an_empty_publication_schema_is_refused(settings):
