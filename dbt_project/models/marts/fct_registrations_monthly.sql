@@ -1,5 +1,8 @@
 -- Registrations per unit and month (by event month), against the unit's own trailing 12-month
 -- median, with timeliness (median and 90th percentile days from event to registration).
+-- Built from unions and GROUP BYs instead of joins on (registry, unit, month): PostgreSQL has no
+-- statistics for CTEs, joined on two keys with the month as a filter, and the model grew with the
+-- square of the history (170 s at 30 years of months, decision 0015).
 with monthly as (
     select m.registry_id, m.unit_id, u.region_code, m.month_start as period_start, m.registrations,
            m.lag_median_days, m.lag_p90_days
@@ -11,27 +14,60 @@ calendar as (
     select distinct registry_id, period_start from monthly
 ),
 
+registry_units as (
+    select distinct registry_id, unit_id, region_code from monthly
+),
+
+-- every unit of a registry in every month the registry has registrations, 0 where it had none
 dense as (
-    select c.registry_id, u.unit_id, u.region_code, c.period_start,
-           coalesce(m.registrations, 0) as registrations,
-           m.lag_median_days, m.lag_p90_days
-    from calendar as c
-    inner join (select distinct registry_id, unit_id, region_code from monthly) as u
-        on u.registry_id = c.registry_id
-    left join monthly as m
-        on m.registry_id = c.registry_id and m.unit_id = u.unit_id
-        and m.period_start = c.period_start
+    select registry_id, unit_id, max(region_code) as region_code, period_start,
+           sum(registrations) as registrations,
+           max(lag_median_days) as lag_median_days, max(lag_p90_days) as lag_p90_days
+    from (
+        select registry_id, unit_id, region_code, period_start, registrations,
+               lag_median_days, lag_p90_days
+        from monthly
+        union all
+        select c.registry_id, u.unit_id, u.region_code, c.period_start, cast(0 as bigint),
+               cast(null as double precision), cast(null as double precision)
+        from calendar as c
+        inner join registry_units as u on u.registry_id = c.registry_id
+    ) as rows_and_zeros
+    group by registry_id, unit_id, period_start
+),
+
+-- each month's count, carried to the twelve months after it
+carried as (
+    select d.registry_id, d.unit_id,
+           cast({{ dbt.dateadd('month', 'o.k', 'd.period_start') }} as date) as period_start,
+           d.registrations
+    from dense as d
+    cross join (select cast(s.k as integer) as k from generate_series(1, 12) as s(k)) as o
+),
+
+trailing_median as (
+    select registry_id, unit_id, period_start,
+           percentile_cont(0.5) within group (order by registrations) as trailing_12m_median
+    from carried
+    group by registry_id, unit_id, period_start
 ),
 
 history as (
-    select
-        d.*,
-        (select percentile_cont(0.5) within group (order by h.registrations)
-         from dense as h
-         where h.registry_id = d.registry_id and h.unit_id = d.unit_id
-           and h.period_start < d.period_start
-           and h.period_start >= {{ dbt.dateadd('month', -12, 'd.period_start') }}) as trailing_12m_median
-    from dense as d
+    select registry_id, unit_id, max(region_code) as region_code, period_start,
+           max(registrations) as registrations, max(trailing_12m_median) as trailing_12m_median,
+           max(lag_median_days) as lag_median_days, max(lag_p90_days) as lag_p90_days
+    from (
+        select registry_id, unit_id, region_code, period_start, registrations,
+               cast(null as double precision) as trailing_12m_median,
+               lag_median_days, lag_p90_days, 1 as in_dense
+        from dense
+        union all
+        select registry_id, unit_id, cast(null as varchar), period_start, cast(null as bigint),
+               trailing_12m_median, cast(null as double precision), cast(null as double precision), 0
+        from trailing_median
+    ) as months_and_medians
+    group by registry_id, unit_id, period_start
+    having max(in_dense) = 1
 )
 
 select
