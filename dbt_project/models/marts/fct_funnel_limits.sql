@@ -18,11 +18,12 @@ steps as (
     select cast(round(200 * power(1.02, s.k)) as bigint) from generate_series(1, 500) as s(k)
 ),
 
+-- union all, not union: deduplicating 1.9 M rows at 30 years of history cost PostgreSQL seconds
 grid as (
     select p.*, st.n as denominator
     from periods as p
-    inner join steps as st on st.n <= p.max_n
-    union
+    inner join steps as st on st.n < p.max_n
+    union all
     select p.*, p.max_n as denominator
     from periods as p
 )
