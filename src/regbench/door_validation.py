@@ -8,6 +8,7 @@ results, the logs or the Data Docs.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -95,7 +96,7 @@ class DoorValidator:
         self._gx = None
         self._checkpoints: dict[tuple, tuple[object, list[CheckSpec]]] = {}
         # what this process validated: Data Docs render these pages, not every file ever seen
-        self._rendered: list = []
+        self._validated: list = []
 
     @property
     def data_docs_dir(self) -> Path:
@@ -166,7 +167,7 @@ class DoorValidator:
         outcome = checkpoint.run(batch_parameters={"dataframe": df.reset_index(drop=True)},
                                  run_id=run_id)
         (result_id, validation), = outcome.run_results.items()
-        self._rendered.append(result_id)
+        self._validated.append(result_id)
         results = []
         for er in validation.results:
             spec = specs[int(er.expectation_config.meta["spec"])]
@@ -183,8 +184,6 @@ class DoorValidator:
     def build_data_docs(self) -> Path:
         """Pages for the suites and files of this run, and the index of all. Rendering every stored
         result again cost minutes a night once a registry had 30 years of monthly files."""
-        import time
-
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
         )
@@ -192,13 +191,13 @@ class DoorValidator:
         from regbench.data_docs_offline import make_offline
 
         index = self.data_docs_dir / "index.html"
-        if not self._rendered and index.exists():
+        if not self._validated and index.exists():
             return index  # nothing new; an empty list would make GX render every page again
-        suites = {r.expectation_suite_identifier.name for r in self._rendered}
+        suites = {r.expectation_suite_identifier.name for r in self._validated}
         started = time.time()
         self._context().build_data_docs(
             site_names=[SITE],
-            resource_identifiers=[*self._rendered, *map(ExpectationSuiteIdentifier, sorted(suites))],
+            resource_identifiers=[*self._validated, *map(ExpectationSuiteIdentifier, sorted(suites))],
         )
         make_offline(self.data_docs_dir, changed_since=started)
         return index

@@ -123,15 +123,10 @@ def _new_release_id(wh: Warehouse) -> str:
     return rid
 
 
-def _has_registry_column(wh: Warehouse, schema: str, table: str) -> bool:
-    return bool(wh.fetchone(
-        "SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
-        " AND column_name = 'registry_id'", [schema, table]))
-
-
-def _select_for_release(wh: Warehouse, table: str, held: list[str], live_ref: str | None) -> str:
+def _select_for_release(table: str, columns: list[tuple[str, str]], held: list[str],
+                        live_ref: str | None) -> str:
     """The rows of `table` for the new release: new rows, but held registries' rows from live."""
-    if not held or table.startswith(NEVER_HELD_PREFIX) or not _has_registry_column(wh, "publication", table):
+    if not held or table.startswith(NEVER_HELD_PREFIX) or "registry_id" not in dict(columns):
         return f"SELECT * FROM publication.{table}"
     in_list = ", ".join("'" + r.replace("'", "''") + "'" for r in held)
     fresh = f"SELECT * FROM publication.{table} WHERE registry_id NOT IN ({in_list})"
@@ -190,9 +185,10 @@ def _write_duckdb_release(settings, wh, rid, tables, held, live) -> dict[str, tu
     try:
         wh.execute("CREATE SCHEMA pub_next.publication")
         for t in tables:
+            columns = _columns(wh, t)
             wh.execute(f"CREATE TABLE pub_next.publication.{t} AS "
-                       + _select_for_release(wh, t, held, live_ref))
-            fingerprints[t] = fingerprint(wh, f"pub_next.publication.{t}", _columns(wh, t))
+                       + _select_for_release(t, columns, held, live_ref))
+            fingerprints[t] = fingerprint(wh, f"pub_next.publication.{t}", columns)
     finally:
         wh.execute("DETACH pub_next")
         if live_ref:
@@ -208,8 +204,9 @@ def _write_pg_release(wh, rid, tables, held, live) -> dict[str, tuple[str, int]]
     with wh.transaction():
         wh.execute(f"CREATE SCHEMA {schema}")
         for t in tables:
-            wh.execute(f"CREATE TABLE {schema}.{t} AS " + _select_for_release(wh, t, held, live_ref))
-            fingerprints[t] = fingerprint(wh, f"{schema}.{t}", _columns(wh, t))
+            columns = _columns(wh, t)
+            wh.execute(f"CREATE TABLE {schema}.{t} AS " + _select_for_release(t, columns, held, live_ref))
+            fingerprints[t] = fingerprint(wh, f"{schema}.{t}", columns)
     return fingerprints
 
 

@@ -4,22 +4,16 @@
 {{ config(pre_hook="{{ delete_changed_registry_periods('year_start', 'year') }}") }}
 {%- set changed = changed_registry_periods('year_start', 'year') %}
 
-with reg as (
+with
+{%- for side, model in [('reg', 'int_registrations'), ('ref', 'int_references')] %}
+{{ side }} as (
     select registry_id, person_id, cast({{ dbt.date_trunc('year', 'event_date') }} as date) as year_start,
            min(unit_id) as unit_id
-    from {{ ref('int_registrations') }}
+    from {{ ref(model) }}
     where {{ in_changed_registry_periods(changed, 'event_date', 'year') }}
     group by 1, 2, 3
 ),
-
-ref as (
-    select registry_id, person_id, cast({{ dbt.date_trunc('year', 'event_date') }} as date) as year_start,
-           min(unit_id) as unit_id
-    from {{ ref('int_references') }}
-    where {{ in_changed_registry_periods(changed, 'event_date', 'year') }}
-    group by 1, 2, 3
-),
-
+{% endfor %}
 linked as (
     select
         coalesce(reg.registry_id, ref.registry_id) as registry_id,
