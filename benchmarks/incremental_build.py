@@ -44,7 +44,7 @@ def night(full_refresh: bool) -> dict[str, float]:
     steps: dict[str, float] = {}
     _timed(steps, "build_marts", nightly.build_marts, full_refresh)
     _timed(steps, "check_warehouse", nightly.check_warehouse)
-    _timed(steps, "build_publication", nightly.build_publication)
+    _timed(steps, "build_publication", nightly.build_publication, full_refresh)
     audited = _timed(steps, "audit", nightly.audit)
     _timed(steps, "publish", nightly.publish, held=audited["held"])
     return steps

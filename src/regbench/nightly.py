@@ -120,15 +120,18 @@ def check_warehouse() -> dict:
             "alerts_unsent": alerts.unsent}
 
 
-def build_publication() -> dict:
-    return _dbt_build(["--select", PUBLICATION], "publication layer")
+def build_publication(full_refresh: bool = False) -> dict:
+    """The publication layer; its period tables rebuild only the periods that changed, unless
+    `full_refresh` (docs/decisions/0016)."""
+    return _dbt_build(["--select", PUBLICATION, *(["--full-refresh"] if full_refresh else [])],
+                      "publication layer")
 
 
 def build(full_refresh: bool = False) -> dict:
     """The whole build without Airflow: marts, warehouse checks, publication layer."""
     marts = build_marts(full_refresh)
     checks = check_warehouse()
-    publication = build_publication()
+    publication = build_publication(full_refresh)
     return {"nodes_ok": marts["nodes_ok"] + publication["nodes_ok"],
             "nodes_failed": marts["nodes_failed"] + publication["nodes_failed"], "checks": checks}
 

@@ -1,5 +1,6 @@
-"""A night that brings new files rebuilds only the months they touch, and ends with exactly the
-marts a full rebuild from all of raw gives; on DuckDB and on PostgreSQL (decision 0012)."""
+"""A night that brings new files rebuilds only the months they touch, and the marts only the
+periods containing those months, and ends with exactly the marts and publication tables a full
+rebuild from all of raw gives; on DuckDB and on PostgreSQL (decisions 0012 and 0016)."""
 
 import csv
 import shutil
@@ -24,10 +25,11 @@ BASES = ["base_palliativ__dodsfall", "base_njur__start", "base_njur__referens",
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """Eight months of demo exports; the last month's registration files held back for night two."""
+    """Fifteen months of demo exports (so rolling 12-month windows exist); the last month's
+    registration files held back for night two."""
     root = tmp_path_factory.mktemp("exports")
     generate(root / "inbox", load_contracts(REPO_ROOT / "registries"),
-             REPO_ROOT / "dbt_project/seeds/units.csv", scale=0.15, months=8)
+             REPO_ROOT / "dbt_project/seeds/units.csv", scale=0.15, months=15)
     held = sorted((root / "inbox").rglob(f"*_{LAST}.*"))
     assert len(held) == 4, held
     for f in held:
@@ -63,6 +65,29 @@ def _built_months(wh) -> dict[tuple[str, str], str]:
     return out
 
 
+PERIOD_MARTS = ["fct_indicator_values", "fct_funnel", "fct_funnel_limits"]
+
+
+def _built_periods(wh) -> dict[tuple[str, str, str, str], str]:
+    """When each (registry, grain, period) of each period-incremental mart was last rebuilt."""
+    out = {}
+    for t in PERIOD_MARTS:
+        for registry, grain, start, built in wh.fetchall(
+                f"SELECT registry_id, period_grain, period_start, max(_built_at) FROM marts.{t}"
+                " GROUP BY 1, 2, 3"):
+            out[(t, registry, grain, str(start))] = str(built)
+    return out
+
+
+def _periods_containing(month: str) -> set[tuple[str, str]]:
+    """(grain, period_start) of every period that holds the month (YYYY-MM-01)."""
+    y, m = int(month[:4]), int(month[5:7])
+    rolling = {("rolling_12m", f"{(y * 12 + m - 1 - k) // 12:04d}-{(y * 12 + m - 1 - k) % 12 + 1:02d}-01")
+               for k in range(12)}
+    return {("month", month), ("quarter", f"{y:04d}-{(m - 1) // 3 * 3 + 1:02d}-01"),
+            ("year", f"{y:04d}-01-01")} | rolling
+
+
 def _tables(wh, schema: str, names: list[str]) -> dict[str, list[tuple]]:
     out = {}
     for t in names:
@@ -78,13 +103,18 @@ def _marts(wh) -> dict[str, list[tuple]]:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
         " AND table_type = 'BASE TABLE' ORDER BY 1")]
     assert "fct_indicator_values" in names
+    published = [t for (t,) in wh.fetchall(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'publication'"
+        " AND table_type = 'BASE TABLE' ORDER BY 1")]
+    assert "pub_indicator_values" in published
     return {**_tables(wh, "marts", names), **_tables(wh, "staging", BASES),
-            **_tables(wh, "intermediate", list(AGGREGATES))}
+            **_tables(wh, "intermediate", list(AGGREGATES)),
+            **{f"publication.{t}": rows for t, rows in _tables(wh, "publication", published).items()}}
 
 
 def _opt_out_one_person(exports, inbox) -> str:
-    """An opt-out list naming the first patient of njur's first month; returns that month."""
-    first = sorted((exports / "inbox" / "njur").glob("njur_start_*.csv"))[0]
+    """An opt-out list naming the first patient of njur's second month; returns that month."""
+    first = sorted((exports / "inbox" / "njur").glob("njur_start_*.csv"))[1]
     header, row = first.read_text(encoding="utf-8-sig").splitlines()[:2]
     sep = ";"
     values = dict(zip(header.split(sep), row.split(sep), strict=True))
@@ -121,6 +151,31 @@ def _correct_one_delivery(exports, inbox) -> tuple[str, str]:
     return before + "-01", after + "-01"
 
 
+def _shift_months(yyyymmdd: str, months: int) -> str:
+    k = int(yyyymmdd[:4]) * 12 + int(yyyymmdd[4:6]) - 1 + months
+    return f"{k // 12:04d}{k % 12 + 1:02d}{min(int(yyyymmdd[6:8]), 28):02d}"
+
+
+def _deliver_months_before_the_first(exports, inbox, months: int = 14) -> str:
+    """njur delivers a file of starts from before its first month (a unit joining with its back
+    catalogue): its first month moves back, so a rolling window ending in its old first month now
+    fits its history, though no month that window holds has changed. Returns the new first month."""
+    first = sorted((exports / "inbox" / "njur").glob("njur_start_*.csv"))[0]
+    header, *rows = first.read_text(encoding="utf-8-sig").splitlines()
+    columns = header.split(";")
+    out, dated = [], set()
+    for line in rows:
+        values = dict(zip(columns, line.split(";"), strict=True))
+        for c in ("startdatum", "registreringsdatum"):
+            values[c] = _shift_months(values[c], -months)
+        dated.add(values["startdatum"][:6])
+        out.append(";".join(values[c] for c in columns))
+    (month,) = dated
+    (inbox / "njur" / f"njur_start_{month[:4]}-{month[4:]}.csv").write_text(
+        "\n".join([header, *out]) + "\n", encoding="utf-8")
+    return f"{month[:4]}-{month[4:]}-01"
+
+
 @pytest.mark.parametrize("warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build(
         tmp_path, exports, monkeypatch, warehouse, request):
@@ -131,45 +186,63 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
 
     # night one: everything is new
     _ingest_all()
-    nightly.build_marts()
+    nightly.build()
     with Warehouse(get_settings()) as wh:
         night_one = _built_months(wh)
+        periods_one = _built_periods(wh)
     assert len({m for _, m in night_one}) >= 8
 
     # a night with nothing new rebuilds nothing
-    nightly.build_marts()
+    nightly.build()
     with Warehouse(get_settings()) as wh:
         assert _built_months(wh) == night_one
+        assert _built_periods(wh) == periods_one
 
-    # night two: every registry's October file, one opt-out from njur's first month and a
-    # corrected swedvasc delivery for an earlier month that replaces the one loaded
+    # night two: every registry's October file, one opt-out from njur's second month, a
+    # corrected swedvasc delivery for an earlier month that replaces the one loaded, and njur
+    # starts from fourteen months before its first
     shutil.copytree(exports / "held", inbox, dirs_exist_ok=True)
     opted_out_month = _opt_out_one_person(exports, inbox)
     replaced_month, corrected_month = _correct_one_delivery(exports, inbox)
+    new_first_month = _deliver_months_before_the_first(exports, inbox)
     _ingest_all()
-    nightly.build_marts()
+    nightly.build()
     with Warehouse(get_settings()) as wh:
         night_two = _built_months(wh)
+        periods_two = _built_periods(wh)
         incremental = _marts(wh)
     rebuilt = {k for k, v in night_two.items() if night_one.get(k) != v}
     expected = {(t, f"{LAST}-01") for t in BASES if "referens" not in t} | {
         (f"{t}.{r}", f"{LAST}-01") for r in REGISTRIES
         for t in ("int_indicator_monthly",)} | {
         ("base_njur__start", opted_out_month), ("int_indicator_monthly.njur", opted_out_month),
-        ("int_coverage_yearly.njur", opted_out_month[:4] + "-01-01")} | {
+        ("int_coverage_yearly.njur", opted_out_month[:4] + "-01-01"),
+        ("base_njur__start", new_first_month), ("int_indicator_monthly.njur", new_first_month)} | {
         ("base_swedvasc__operation", corrected_month)}
     assert expected <= rebuilt, sorted(expected - rebuilt)
     # the replaced delivery's month held only that file's rows: it is gone, not left stale
     assert ("base_swedvasc__operation", replaced_month) in night_one
     assert ("base_swedvasc__operation", replaced_month) not in night_two
     touched = {f"{LAST}-01", opted_out_month, f"{LAST[:4]}-01-01", opted_out_month[:4] + "-01-01",
-               replaced_month, corrected_month}
+               replaced_month, corrected_month, new_first_month, new_first_month[:4] + "-01-01"}
     untouched = {k for k in night_one if k[1] not in touched}
     assert untouched, "every month was touched: the test data no longer tells anything"
     assert not (rebuilt & untouched), sorted(rebuilt & untouched)
 
-    # the same raw, built from scratch, gives the same marts and base tables
-    nightly.build_marts(full_refresh=True)
+    # the marts rebuilt the periods holding a changed month, and only those; all of njur, whose
+    # first month moved (a rolling window must fit the registry's history)
+    changed_months = {r: {f"{LAST}-01"} for r in REGISTRIES if r != "njur"}
+    changed_months["swedvasc"] |= {replaced_month, corrected_month}
+    allowed = {(t, r, *p) for t in PERIOD_MARTS for r, months in changed_months.items()
+               for m in months for p in _periods_containing(m)}
+    allowed |= {k for k in periods_two if k[1] == "njur"}
+    rebuilt_periods = {k for k, v in periods_two.items() if periods_one.get(k) != v}
+    assert rebuilt_periods <= allowed, sorted(rebuilt_periods - allowed)[:10]
+    assert {("fct_indicator_values", r, "month", f"{LAST}-01") for r in REGISTRIES} <= rebuilt_periods
+    assert set(periods_two) - allowed, "every period was rebuilt: the test data no longer tells anything"
+
+    # the same raw, built from scratch, gives the same marts, publication and base tables
+    nightly.build(full_refresh=True)
     with Warehouse(get_settings()) as wh:
         full = _marts(wh)
     assert full.keys() == incremental.keys()

@@ -1,6 +1,11 @@
 -- Funnel plot per indicator and period (year and rolling 12 months), Spiegelhalter (2005):
 -- target θ₀ = the national rate; limits at 95 % and 99.8 %, widened for overdispersion when the
 -- winsorised (10th/90th percentile) z-scores show more spread than chance (DOMAIN.md).
+-- Period-incremental (decision 0016): each period's limits depend on that period alone.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
+          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
+{%- set changes = period_changes(ref('int_indicator_monthly')) %}
 {% set z95 = 1.959964 %}
 {% set z998 = 3.090232 %}
 with units as (
@@ -14,6 +19,7 @@ with units as (
         and n.period_start = u.period_start and n.level = 'national'
     where u.level = 'unit' and u.period_grain in ('year', 'rolling_12m')
         and n.rate > 0 and n.rate < 1
+        and {{ in_changed_periods(changes, 'u.period_grain', 'u.period_start', 'u.registry_id') }}
 ),
 
 scored as (
@@ -79,6 +85,7 @@ select
         when abs(s.rate - s.theta0) > {{ z998 }} * sqrt(s.s2 + t.tau2) then 'alarm'
         when abs(s.rate - s.theta0) > {{ z95 }} * sqrt(s.s2 + t.tau2) then 'alert'
         else 'none'
-    end as varchar(8)) as outlier_flag
+    end as varchar(8)) as outlier_flag,
+    cast(current_timestamp as timestamp) as _built_at
 from scored as s
 inner join tau as t using (indicator_id, period_grain, period_start)

@@ -1,7 +1,11 @@
 -- Control-limit curves a chart can draw, from denominator 1 to the largest unit's: every
 -- denominator up to 200, then steps of 2 % (the curves are smooth there), and the largest itself.
 -- One row per denominator made this table 3 M rows at 1 M registrations; the grid keeps it to a
--- few hundred per indicator and period at any volume.
+-- few hundred per indicator and period at any volume. Period-incremental (decision 0016).
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
+          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
+{%- set changes = period_changes(ref('int_indicator_monthly')) %}
 {% set z95 = 1.959964 %}
 {% set z998 = 3.090232 %}
 with periods as (
@@ -9,6 +13,7 @@ with periods as (
         registry_id, indicator_id, period_grain, period_start, theta0, tau2,
         max(denominator) as max_n
     from {{ ref('fct_funnel') }}
+    where {{ in_changed_periods(changes) }}
     group by 1, 2, 3, 4, 5, 6
 ),
 
@@ -33,5 +38,6 @@ select
     greatest(0.0, theta0 - {{ z95 }} * sqrt(theta0 * (1 - theta0) / denominator + tau2)) as lower_95,
     least(1.0, theta0 + {{ z95 }} * sqrt(theta0 * (1 - theta0) / denominator + tau2)) as upper_95,
     greatest(0.0, theta0 - {{ z998 }} * sqrt(theta0 * (1 - theta0) / denominator + tau2)) as lower_998,
-    least(1.0, theta0 + {{ z998 }} * sqrt(theta0 * (1 - theta0) / denominator + tau2)) as upper_998
+    least(1.0, theta0 + {{ z998 }} * sqrt(theta0 * (1 - theta0) / denominator + tau2)) as upper_998,
+    cast(current_timestamp as timestamp) as _built_at
 from grid

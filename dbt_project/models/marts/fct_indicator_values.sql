@@ -1,10 +1,16 @@
 -- Indicator values per unit, region and the whole country; per month, quarter, year and rolling
 -- 12 months: numerator, denominator, rate, Wilson 95 % interval, target level, reliability.
+-- Period-incremental: a night rebuilds the periods that contain a changed month (decision 0016).
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
+          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
+{%- set changes = period_changes(ref('int_indicator_monthly')) %}
 with monthly_unit as (
     select m.registry_id, m.indicator_id, m.unit_id, u.region_code, m.month_start, m.numerator,
            m.denominator
     from {{ ref('int_indicator_monthly') }} as m
     left join {{ ref('units') }} as u on u.unit_id = m.unit_id and u.registry_id = m.registry_id
+    where {{ in_months_around_changes(changes, 'm.month_start', 'm.registry_id') }}
 ),
 
 monthly as (
@@ -24,8 +30,11 @@ monthly as (
     group by registry_id, indicator_id, month_start
 ),
 
+-- from all of the counts: a rebuild reads only the months around the changes
 first_month as (
-    select registry_id, min(month_start) as first_month from monthly group by registry_id
+    select registry_id, min(month_start) as first_month
+    from {{ ref('int_indicator_monthly') }}
+    group by registry_id
 ),
 
 -- every series gets every month of its registry (zeros where nothing happened), so that a unit's
@@ -108,6 +117,8 @@ select
     cast({{ wilson_high('v.numerator', 'v.denominator') }} as double precision) as ci_high,
     cast({{ target_level('cast(v.numerator as double precision) / v.denominator', 'i.direction',
                          'i.target_high', 'i.target_low') }} as varchar(8)) as target_level,
-    v.denominator < i.min_reliable_denominator as unreliable
+    v.denominator < i.min_reliable_denominator as unreliable,
+    cast(current_timestamp as timestamp) as _built_at
 from periods as v
 inner join {{ ref('indicators') }} as i on i.indicator_id = v.indicator_id
+where {{ in_changed_periods(changes, 'v.period_grain', 'v.period_start', 'v.registry_id') }}

@@ -3,9 +3,17 @@
 -- whose total is published (units within a region, regions within the country), a single
 -- suppressed cell takes a second one with it (the smallest), so the first can't be derived.
 -- dq_warning: a warning-level data-quality check failed for the unit in this period.
+-- Period-incremental (decision 0016): the periods containing a changed month, and the periods
+-- a raised or cleared warning covers.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'), dq_warning_changes_sql())) }}",
+          post_hook=["{{ record_period_mart_state(ref('int_indicator_monthly')) }}",
+                     "{{ record_published_dq_warnings() }}"]) }}
+{%- set changes = period_changes(ref('int_indicator_monthly'), dq_warning_changes_sql()) %}
 with v as (
     select *, {{ small_cell('numerator', 'denominator') }} as primary_small
     from {{ ref('fct_indicator_values') }}
+    where {{ in_changed_periods(changes) }}
 ),
 
 units as (
@@ -78,7 +86,8 @@ select
     case when f.primary_small or f.complementary then null else f.rate end as rate,
     case when f.primary_small or f.complementary then null else f.ci_low end as ci_low,
     case when f.primary_small or f.complementary then null else f.ci_high end as ci_high,
-    case when f.primary_small or f.complementary then null else f.target_level end as target_level,
+    cast(case when f.primary_small or f.complementary then null else f.target_level end
+         as varchar(8)) as target_level,
     cast(i.target_high as double precision) as target_high,
     cast(i.target_low as double precision) as target_low,
     f.unreliable,
