@@ -6,6 +6,8 @@ import csv
 import shutil
 from datetime import datetime, timedelta
 
+import duckdb
+import psycopg
 import pytest
 from two_builds import _key, _same, use_var
 
@@ -250,3 +252,9 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
         assert len(rows) == len(incremental[table]), table
         for a, b in zip(rows, incremental[table], strict=True):
             assert all(_same(x, y) for x, y in zip(a, b, strict=True)), (table, a, b)
+
+    # a value, and a point of a limit curve, is published once: each warehouse refuses a second copy
+    for table in ("pub_indicator_values", "pub_funnel_limits"):
+        with Warehouse(get_settings()) as wh, pytest.raises(
+                (duckdb.ConstraintException, psycopg.errors.UniqueViolation), match="(?i)key"):
+            wh.execute(f"INSERT INTO publication.{table} SELECT * FROM publication.{table} LIMIT 1")
