@@ -8,8 +8,9 @@
   (staging.base_months, which also names months that vanished) or when the monthly counts did;
   `extra_ranges_sql` adds date ranges of its own (the publication's data-quality warnings).
   The whole registry is rebuilt when its first month moved (rolling windows start there), and the
-  whole mart when it is new, when the seeds changed or when the model's own SQL did; a change to a
-  macro it calls needs `regbench build --full-refresh`. Each mart keeps when it was built, from
+  whole mart when it is new, when the seeds changed, when the model's own SQL did or when a parent
+  period mart was rebuilt in full for one of these reasons; a change to a macro it calls needs
+  `regbench build --full-refresh`. Each mart keeps when it was built, from
   which seeds and which first months in staging.period_mart_state, written in its post-hook.
   Rebuilding from the counts assumes the counts ran in the same build before the mart, as the
   nightly build does.
@@ -78,6 +79,11 @@
     {#- resolved before the return, so that parsing records the dependencies -#}
     {%- set units, indicators = ref('units'), ref('indicators') -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {#- a parent period mart rebuilt in full (its SQL changed) changes its digest, and so this one's -#}
+    {%- set parents = [] -%}
+    {%- for node in model.depends_on.nodes if node.startswith('model.') -%}
+        {%- do parents.append(node.split('.')[-1]) -%}
+    {%- endfor -%}
     {%- set sql -%}
         select md5(
             coalesce((select string_agg(concat_ws('|', registry_id, unit_id, unit_name, county_code,
@@ -91,6 +97,11 @@
                                            ',' order by indicator_id)
                          from {{ indicators }}), '')
             || '{{ model.checksum.checksum if model.checksum is defined else model.raw_code | length }}'
+            {%- if parents %}
+            || coalesce((select string_agg(model || ':' || digest, ',' order by model)
+                         from (select distinct model, digest from staging.period_mart_state
+                               where model in ('{{ parents | join("', '") }}')) as parent), '')
+            {%- endif %}
             || '{{ var("suppression_k") }}|{{ var("min_reliable_denominator") }}')
     {%- endset -%}
     {{- return(run_query(sql).columns[0].values()[0]) -}}
