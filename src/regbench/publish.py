@@ -80,12 +80,14 @@ def fingerprint(wh: Warehouse, relation: str, columns: list[tuple[str, str]]) ->
 
 
 def _columns(wh: Warehouse, table: str, schema: str = "publication") -> list[tuple[str, str]]:
+    """The published columns: a leading underscore marks bookkeeping (`_built_at`), not data."""
     seen: dict[str, str] = {}
     for name, data_type in wh.fetchall(
         "SELECT column_name, data_type FROM information_schema.columns"
         " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table],
     ):
-        seen.setdefault(name, data_type)  # DuckDB lists an attached release's copy too
+        if not name.startswith("_"):
+            seen.setdefault(name, data_type)  # DuckDB lists an attached release's copy too
     return list(seen.items())
 
 
@@ -126,13 +128,14 @@ def _new_release_id(wh: Warehouse) -> str:
 def _select_for_release(table: str, columns: list[tuple[str, str]], held: list[str],
                         live_ref: str | None) -> str:
     """The rows of `table` for the new release: new rows, but held registries' rows from live."""
+    select = "SELECT " + ", ".join(f'"{name}"' for name, _ in columns)
     if not held or table.startswith(NEVER_HELD_PREFIX) or "registry_id" not in dict(columns):
-        return f"SELECT * FROM publication.{table}"
+        return f"{select} FROM publication.{table}"
     in_list = ", ".join("'" + r.replace("'", "''") + "'" for r in held)
-    fresh = f"SELECT * FROM publication.{table} WHERE registry_id NOT IN ({in_list})"
+    fresh = f"{select} FROM publication.{table} WHERE registry_id NOT IN ({in_list})"
     if live_ref is None:
         return fresh
-    return f"{fresh} UNION ALL SELECT * FROM {live_ref}.{table} WHERE registry_id IN ({in_list})"
+    return f"{fresh} UNION ALL {select} FROM {live_ref}.{table} WHERE registry_id IN ({in_list})"
 
 
 def publish(settings: Settings, wh: Warehouse, held: dict[str, str] | None = None) -> dict:

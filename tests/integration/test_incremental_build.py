@@ -243,6 +243,22 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
     assert {("fct_indicator_values", r, "month", f"{LAST}-01") for r in REGISTRIES} <= rebuilt_periods
     assert set(periods_two) - allowed, "every period was rebuilt: the test data no longer tells anything"
 
+    # the snapshot compared only the rebuilt rows, yet holds every published value as it is now,
+    # and the values night two revised as closed versions beside the new ones
+    with Warehouse(get_settings()) as wh:
+        published = {k: v for k, *v in wh.fetchall(
+            "SELECT value_key, numerator, denominator, rate, suppressed"
+            " FROM publication.pub_indicator_values")}
+        current = {k: v for k, *v in wh.fetchall(
+            "SELECT value_key, numerator, denominator, rate, suppressed"
+            " FROM snapshots.snap_pub_indicator_values WHERE dbt_valid_to IS NULL")}
+        revised = wh.fetchall(
+            "SELECT DISTINCT registry_id, level, period_grain, cast(period_start AS varchar)"
+            " FROM snapshots.snap_pub_indicator_values WHERE dbt_valid_to IS NOT NULL")
+    assert published.keys() <= current.keys()
+    assert all(_same(a, b) for k, v in published.items() for a, b in zip(v, current[k], strict=True))
+    assert ("njur", "national", "month", opted_out_month) in revised, revised[:5]
+
     # the same raw, built from scratch, gives the same marts, publication and base tables
     nightly.build(full_refresh=True)
     with Warehouse(get_settings()) as wh:

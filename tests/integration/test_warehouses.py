@@ -37,7 +37,8 @@ def _nightly(monkeypatch, var, inbox, warehouse, dsn=None):
         for t in PUB_TABLES:
             cols = [c for (c,) in wh.fetchall(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema ="
-                " 'publication' AND table_name = ? ORDER BY column_name", [t])]
+                " 'publication' AND table_name = ? AND substr(column_name, 1, 1) <> '_'"
+                " ORDER BY column_name", [t])]
             rows = wh.fetchall(f"SELECT {', '.join(cols)} FROM publication.{t}")
             tables[t] = sorted(rows, key=_key)
         loaded = wh.fetchone("SELECT sum(rows_loaded) FROM ops.ledger")[0]

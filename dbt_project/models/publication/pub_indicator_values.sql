@@ -97,7 +97,10 @@ select
         when f.complementary then 'complementary'
     end as varchar(16)) as suppression_reason,
     (w.checks is not null) as dq_warning,
-    cast(w.checks as varchar(300)) as dq_warning_checks
+    cast(w.checks as varchar(300)) as dq_warning_checks,
+    -- not published (publish leaves out columns with a leading underscore); the snapshot reads
+    -- only the rows rebuilt since its last change
+    cast(current_timestamp as timestamp) as _built_at
 from flagged as f
 left join warned as w
     on f.level = 'unit' and w.indicator_id = f.indicator_id and w.unit_id = f.unit_id
