@@ -69,6 +69,12 @@ def _log_attempt(outcome: str, detail: str, tries: int = 6) -> None:
 PUBLICATION = "path:models/publication+"
 
 
+# dbt's own advice names a model config; a regbench user needs the command
+OUT_OF_SYNC_HINT = ("An incremental table's columns no longer match its model (after an upgrade "
+                    "or a contract change): rebuild everything once with "
+                    "`regbench build --full-refresh`.")
+
+
 def _dbt_build(selection: list[str], what: str) -> dict:
     from regbench.transform import run_dbt
 
@@ -76,6 +82,8 @@ def _dbt_build(selection: list[str], what: str) -> dict:
     if not report.succeeded:
         detail = f"dbt build of the {what} failed:\n  " + "\n  ".join(
             report.failures or ["see dbt log"])
+        if any("out of sync" in f for f in report.failures):
+            detail += "\n" + OUT_OF_SYNC_HINT
         _log_attempt("build_failed", detail[:4000])
         raise StepFailed(detail + "\nThe live publication is unchanged.")
     return {"nodes_ok": report.nodes_ok, "nodes_failed": report.nodes_failed}
