@@ -24,6 +24,10 @@
         digest varchar(64) not null,
         built_at timestamp not null
     );
+    create table if not exists staging.snapshot_runs (
+        snapshot varchar(200) not null,
+        ran_at timestamp not null
+    );
     create table if not exists staging.published_dq_warnings (
         registry_id varchar(32) not null,
         unit_id varchar(64) not null,
@@ -242,4 +246,12 @@
            cast(current_timestamp as timestamp)
     from {{ counts }}
     group by registry_id
+{%- endmacro %}
+
+
+{# post-hook of a snapshot: when it last ran to the end (its input view compares only the rows
+   built since) #}
+{% macro record_snapshot_run() -%}
+    delete from staging.snapshot_runs where snapshot = '{{ this.identifier }}';
+    insert into staging.snapshot_runs values ('{{ this.identifier }}', cast(current_timestamp as timestamp))
 {%- endmacro %}
