@@ -274,3 +274,44 @@ def test_an_incremental_night_rebuilds_only_what_changed_and_equals_a_full_build
         with Warehouse(get_settings()) as wh, pytest.raises(
                 (duckdb.ConstraintException, psycopg.errors.UniqueViolation), match="(?i)key"):
             wh.execute(f"INSERT INTO publication.{table} SELECT * FROM publication.{table} LIMIT 1")
+
+
+def test_a_warning_raised_or_cleared_reflags_the_periods_it_covers(tmp_path, exports, monkeypatch):
+    """The publication's data-quality flags follow the latest checks although no data changed:
+    a warning raised for one unit and month flags that unit's values in every period holding the
+    month, and clearing it unflags them (decision 0016)."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(exports / "inbox", inbox)
+    use_var(monkeypatch, tmp_path / "var", inbox, "duckdb", None)
+    _ingest_all()
+    nightly.build()
+    with Warehouse(get_settings()) as wh:
+        (checked_at,) = wh.fetchone("SELECT max(checked_at) FROM ops.dq_results"
+                                    " WHERE stage = 'warehouse' AND registry_id = 'njur'")
+        unit, month = wh.fetchone(
+            "SELECT unit_id, cast(max(period_start) AS varchar) FROM publication.pub_indicator_values"
+            " WHERE registry_id = 'njur' AND level = 'unit' AND period_grain = 'month'"
+            " AND period_start < cast('2026-06-01' AS date) GROUP BY unit_id ORDER BY unit_id LIMIT 1")
+        wh.execute(
+            "INSERT INTO ops.dq_results (checked_at, stage, registry_id, check_name, kahn_category,"
+            " severity, status, unit_id, period) VALUES (?, 'warehouse', 'njur', 'injected_check',"
+            " 'plausibility', 'warning', 'failed', ?, ?)", [checked_at, unit, f"{month[:7]}..{month[:7]}"])
+
+    def flagged() -> set[tuple[str, str]]:
+        with Warehouse(get_settings()) as wh:
+            return {(g, str(s)) for g, s in wh.fetchall(
+                "SELECT period_grain, period_start FROM publication.pub_indicator_values"
+                " WHERE dq_warning_checks LIKE '%injected_check%' AND unit_id = ?", [unit])}
+
+    nightly.build_publication()
+    with Warehouse(get_settings()) as wh:
+        of_unit = {(g, str(s)) for g, s in wh.fetchall(
+            "SELECT DISTINCT period_grain, period_start FROM publication.pub_indicator_values"
+            " WHERE unit_id = ?", [unit])}
+    assert flagged() == of_unit & _periods_containing(month)
+    assert ("month", month) in flagged()
+
+    with Warehouse(get_settings()) as wh:
+        wh.execute("DELETE FROM ops.dq_results WHERE check_name = 'injected_check'")
+    nightly.build_publication()
+    assert flagged() == set()
