@@ -171,10 +171,9 @@
 {%- endmacro %}
 
 
-{# rows of the monthly counts a rebuild of the changed periods reads: eleven months either side
-   of each changed month (a rolling window ending in the eleven months after it starts eleven
-   months before it) #}
-{% macro in_months_around_changes(changes, month_column, registry_column='registry_id') -%}
+{# true on a full rebuild, false when nothing changed, else per changed registry: the whole
+   registry, or `inner(months, *args)` within it #}
+{% macro _by_changed_registry(changes, registry_column, inner, args) -%}
     {%- if changes['all'] -%}
         true
     {%- elif not changes['registries'] -%}
@@ -182,47 +181,52 @@
     {%- else -%}
         ({%- for registry, months in changes['registries'].items() -%}
             ({{ registry_column }} = '{{ registry }}'
-            {%- if months is not none %} and (
-                {%- for m in months | unique | sort -%}
-                    ({{ month_column }} >= cast('{{ _month_add(m, -11) }}' as date)
-                     and {{ month_column }} < cast('{{ _month_add(m, 12) }}' as date))
-                    {%- if not loop.last %} or {% endif -%}
-                {%- endfor -%})
-            {%- endif -%})
+            {%- if months is not none %} and ({{ inner(months, *args) }}){% endif -%})
             {%- if not loop.last %} or {% endif -%}
         {%- endfor -%})
     {%- endif -%}
 {%- endmacro %}
 
 
+{% macro _months_around(months, month_column) -%}
+    {%- for m in months | unique | sort -%}
+        ({{ month_column }} >= cast('{{ _month_add(m, -11) }}' as date)
+         and {{ month_column }} < cast('{{ _month_add(m, 12) }}' as date))
+        {%- if not loop.last %} or {% endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{# rows of the monthly counts a rebuild of the changed periods reads: eleven months either side
+   of each changed month (a rolling window ending in the eleven months after it starts eleven
+   months before it) #}
+{% macro in_months_around_changes(changes, month_column, registry_column='registry_id') -%}
+    {{- _by_changed_registry(changes, registry_column, _months_around, [month_column]) -}}
+{%- endmacro %}
+
+
+{% macro _periods_holding(months, grain_column, start_column) -%}
+    {%- set periods = {'month': [], 'quarter': [], 'year': [], 'rolling_12m': []} -%}
+    {%- for m in months -%}
+        {%- for grain, starts in _periods_of_month(m).items() -%}
+            {%- do periods[grain].extend(starts) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for grain, starts in periods.items() -%}
+        ({{ grain_column }} = '{{ grain }}' and {{ start_column }} in (
+            {%- for s in starts | unique | sort -%}
+                cast('{{ s }}' as date){% if not loop.last %}, {% endif %}
+            {%- endfor -%}))
+        {%- if not loop.last %} or {% endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+
 {# the (grain, period) rows a rebuild replaces: every period containing a changed month #}
 {% macro in_changed_periods(changes, grain_column='period_grain', start_column='period_start',
                              registry_column='registry_id') -%}
-    {%- if changes['all'] -%}
-        true
-    {%- elif not changes['registries'] -%}
-        false
-    {%- else -%}
-        ({%- for registry, months in changes['registries'].items() -%}
-            ({{ registry_column }} = '{{ registry }}'
-            {%- if months is not none -%}
-                {%- set periods = {'month': [], 'quarter': [], 'year': [], 'rolling_12m': []} -%}
-                {%- for m in months -%}
-                    {%- for grain, starts in _periods_of_month(m).items() -%}
-                        {%- do periods[grain].extend(starts) -%}
-                    {%- endfor -%}
-                {%- endfor %} and (
-                {%- for grain, starts in periods.items() -%}
-                    ({{ grain_column }} = '{{ grain }}' and {{ start_column }} in (
-                        {%- for s in starts | unique | sort -%}
-                            cast('{{ s }}' as date){% if not loop.last %}, {% endif %}
-                        {%- endfor -%}))
-                    {%- if not loop.last %} or {% endif -%}
-                {%- endfor -%})
-            {%- endif -%})
-            {%- if not loop.last %} or {% endif -%}
-        {%- endfor -%})
-    {%- endif -%}
+    {{- _by_changed_registry(changes, registry_column, _periods_holding,
+                             [grain_column, start_column]) -}}
 {%- endmacro %}
 
 
