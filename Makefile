@@ -9,7 +9,7 @@ VENV_SS := .venv-superset
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install install-superset serve run test test-fast lint bench clean
+.PHONY: install install-superset system-deps serve run test test-fast lint bench clean
 
 $(UV):
 	$(PY) -m venv $(TOOLS)
@@ -30,6 +30,10 @@ install: $(VENV)/.synced
 
 install-superset: $(VENV_SS)/.synced
 
+## the Debian packages and services the tests need (Chromium, OpenSSH server, PostgreSQL running)
+system-deps:
+	@bash infra/test-system-deps.sh
+
 ## the local stack: Airflow on :8080 and Superset on :8088, provisioned; Ctrl-C stops both
 serve: install install-superset
 	REGBENCH_DEMO=1 $(VENV)/bin/regbench serve
@@ -39,7 +43,7 @@ run: install
 	REGBENCH_DEMO=1 $(VENV)/bin/regbench run
 
 ## run every test; pytest's exit code 5 (nothing collected) is a failure here, never a pass
-test: install install-superset
+test: install install-superset system-deps
 	@$(VENV)/bin/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: treating as failure" >&2; exit 1; fi; \
 	exit $$rc

@@ -30,10 +30,11 @@
     end
 {%- endmacro %}
 
-{# A cell that would disclose a count of 1..k-1: numerator, denominator or complement (DOMAIN.md). #}
+{# A cell that would disclose a count of 1..k-1: numerator, denominator or complement (DOMAIN.md).
+   Inputs may be expressions: each is bracketed, or `a - b + c` would subtract the wrong thing. #}
 {% macro small_cell(num, den, k=none) -%}
     {%- set k = k or var('suppression_k') -%}
-    coalesce({{ num }} between 1 and {{ k - 1 }}
-        or {{ den }} between 1 and {{ k - 1 }}
-        or ({{ den }} - {{ num }}) between 1 and {{ k - 1 }}, false)
+    coalesce(({{ num }}) between 1 and {{ k - 1 }}
+        or ({{ den }}) between 1 and {{ k - 1 }}
+        or (({{ den }}) - ({{ num }})) between 1 and {{ k - 1 }}, false)
 {%- endmacro %}

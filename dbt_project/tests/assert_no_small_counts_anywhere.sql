@@ -9,3 +9,14 @@ union all
 select 'casemix', indicator_id
 from {{ ref('pub_casemix') }}
 where observed between 1 and {{ k - 1 }} or patients between 1 and {{ k - 1 }}
+   or (observed is null and (expected is not null or oe_ratio is not null))
+union all
+select 'coverage', registry_id
+from {{ ref('pub_coverage') }}
+where registered between 1 and {{ k - 1 }} or only_reference between 1 and {{ k - 1 }}
+   or persons between 1 and {{ k - 1 }} or (coverage is not null and registered is null)
+union all
+select 'registrations', registry_id
+from {{ ref('pub_registrations') }}
+where registrations between 1 and {{ k - 1 }}
+   or (registrations is null and (ratio_to_median is not null or lag_median_days is not null))

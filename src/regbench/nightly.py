@@ -65,8 +65,10 @@ def _log_attempt(outcome: str, detail: str, tries: int = 6) -> None:
 
 
 # The publication layer reads the warehouse checks (a warning flags the unit's values), and the
-# checks read the marts: so the dbt build runs in two parts with the checks between them.
-PUBLICATION = "path:models/publication+"
+# checks read the marts: so the dbt build runs in two parts with the checks between them. The
+# disclosure layer runs between them too: everything computed from published counts (disclosed/
+# and what reads it: funnels, SPC, the publication) is built after it decided what is published.
+PUBLICATION = ["path:models/disclosed+", "path:models/publication+"]
 
 
 # dbt's own advice names a model config; a regbench user needs the command
@@ -97,7 +99,7 @@ def build_marts(full_refresh: bool = False) -> dict:
 
     with Warehouse(get_settings()) as wh:
         wh.ensure_ops()  # the publication's warning flags read ops.dq_results
-    return _dbt_build(["--exclude", PUBLICATION, *(["--full-refresh"] if full_refresh else [])],
+    return _dbt_build(["--exclude", *PUBLICATION, *(["--full-refresh"] if full_refresh else [])],
                       "marts")
 
 
@@ -128,11 +130,26 @@ def check_warehouse() -> dict:
             "alerts_unsent": alerts.unsent}
 
 
+def disclose() -> dict:
+    """The disclosure layer: which cells are published, decided over everything published
+    together and checked by the attacker (docs/disclosure.md)."""
+    from regbench.disclosure.layer import DisclosureFailed, run
+
+    try:
+        return run(get_settings())
+    except DisclosureFailed as exc:
+        _log_attempt("blocked", f"disclosure failed: {exc}"[:4000])
+        raise StepFailed(f"disclosure failed, nothing published, the live publication is "
+                         f"unchanged: {exc}") from exc
+
+
 def build_publication(full_refresh: bool = False) -> dict:
-    """The publication layer; its period tables rebuild only the periods that changed, unless
-    `full_refresh` (docs/decisions/0016)."""
-    return _dbt_build(["--select", PUBLICATION, *(["--full-refresh"] if full_refresh else [])],
-                      "publication layer")
+    """The disclosure layer, then the publication layer built from what it lets out."""
+    disclosure = disclose()
+    built = _dbt_build(["--select", *PUBLICATION, *(["--full-refresh"] if full_refresh else [])],
+                       "publication layer")
+    return {**built, "disclosure": {k: disclosure[k] for k in (
+        "policy", "cells", "hidden", "primary", "rounds", "warnings", "seconds")}}
 
 
 def build(full_refresh: bool = False) -> dict:
@@ -141,7 +158,8 @@ def build(full_refresh: bool = False) -> dict:
     checks = check_warehouse()
     publication = build_publication(full_refresh)
     return {"nodes_ok": marts["nodes_ok"] + publication["nodes_ok"],
-            "nodes_failed": marts["nodes_failed"] + publication["nodes_failed"], "checks": checks}
+            "nodes_failed": marts["nodes_failed"] + publication["nodes_failed"], "checks": checks,
+            "disclosure": publication["disclosure"]}
 
 
 def _fatal_warehouse_findings(wh) -> dict[str, list[str]]:

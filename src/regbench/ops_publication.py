@@ -55,7 +55,26 @@ OPS_TABLES: dict[str, str] = {
                CAST(w.kahn_category AS VARCHAR(16)) AS kahn_category,
                CAST(w.severity AS VARCHAR(8)) AS severity,
                CAST(w.status AS VARCHAR(16)) AS status,
-               CAST(w.observed_value AS DOUBLE PRECISION) AS observed_value,
+               -- an observed value computed from a count the publication hides is hidden with
+               -- it: a coverage ratio whose cell is hidden; a registration ratio whose window or
+               -- baseline (at most 15 months) holds a hidden month (docs/disclosure.md)
+               CAST(CASE
+                   WHEN w.check_name = 'coverage' AND EXISTS (
+                       SELECT 1 FROM publication.pub_coverage AS c
+                       WHERE c.registry_id = w.registry_id AND c.unit_id = w.unit_id
+                         AND CAST(c.event_year AS VARCHAR) = w.period AND c.suppressed)
+                   THEN NULL
+                   WHEN w.check_name = 'registration_frequency' AND EXISTS (
+                       SELECT 1 FROM publication.pub_registrations AS r
+                       WHERE r.registry_id = w.registry_id AND r.unit_id = w.unit_id
+                         AND r.suppressed
+                         AND r.period_start > (SELECT max(l.period_start)
+                                               FROM publication.pub_registrations AS l
+                                               WHERE l.registry_id = w.registry_id)
+                                              - INTERVAL '24 months')
+                   THEN NULL
+                   ELSE w.observed_value
+               END AS DOUBLE PRECISION) AS observed_value,
                CAST(w.threshold_value AS DOUBLE PRECISION) AS threshold_value
         FROM ops.dq_results AS w
         JOIN (SELECT registry_id, MAX(checked_at) AS last_run FROM ops.dq_results

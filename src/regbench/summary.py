@@ -27,6 +27,10 @@ class RunSummary:
     published_rows: int
     # failed warehouse checks of this run: (registry, unit, check, column, observed, threshold)
     quality_failures: list[tuple] = field(default_factory=list)
+    # published cells of the indicator values, and how many the disclosure layer hides (primary)
+    cells: int = 0
+    hidden: int = 0
+    hidden_primary: int = 0
 
 
 def collect(settings: Settings, since: datetime) -> RunSummary:
@@ -65,8 +69,14 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
             indicators, published = wh.fetchone(
                 "SELECT count(DISTINCT indicator_id), count(*) FROM publication.pub_indicator_monthly"
             )
+        cells = (0, 0, 0)
+        if wh.table_exists("publication", "pub_indicator_values"):
+            cells = wh.fetchone(
+                "SELECT count(*), coalesce(sum(CASE WHEN suppressed THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN suppression_reason = 'primary' THEN 1 ELSE 0 END), 0)"
+                " FROM publication.pub_indicator_values")
     return RunSummary(*[int(x) for x in files], *[int(x) for x in checks], int(indicators),
-                      int(published), [tuple(f) for f in failures])
+                      int(published), [tuple(f) for f in failures], *[int(x) for x in cells])
 
 
 def render(console: Console, settings: Settings, s: RunSummary, seconds: float, ok: bool) -> None:
@@ -80,6 +90,10 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
     table.add_row("rows rejected", f"{s.rows_rejected:,}")
     table.add_row("checks", f"{s.checks_passed} passed, {s.checks_failed} failed")
     table.add_row("indicators built", f"{s.indicators} ({s.published_rows:,} published rows)")
+    if s.cells:
+        table.add_row("disclosure", f"{s.hidden:,} of {s.cells:,} indicator values hidden "
+                      f"({s.hidden_primary:,} small, {s.hidden - s.hidden_primary:,} as partners; "
+                      "per indicator in publication.pub_suppression)")
     table.add_row("data quality", f"{len(s.quality_failures)} unit check(s) failed"
                   + (" (listed below; results in ops.dq_results)" if s.quality_failures else ""))
     table.add_row("took", f"{seconds:.0f} s")

@@ -47,10 +47,16 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None = None) -> DbtReport:
+    import json
+
     from dbt.cli.main import dbtRunner
+
+    from regbench.disclosure.policy import load_policy
 
     os.environ.update(dbt_env(settings))
     project = settings.dbt_project_dir
+    # the disclosure policy's file is the one place k is set; dbt_project.yml has no default
+    dbt_vars = load_policy(project).dbt_vars()
     args = [
         command,
         "--project-dir", str(project),
@@ -60,6 +66,8 @@ def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None 
         "--log-path", str(settings.logs / "dbt"),
         *(extra or []),
     ]
+    if command not in {"clean", "deps", "debug"}:
+        args += ["--vars", json.dumps(dbt_vars)]
     log.info("dbt %s on %s", command, settings.warehouse)
     res = dbtRunner().invoke(args)
     report = DbtReport(command=command, succeeded=bool(res.success))

@@ -231,6 +231,14 @@ class Warehouse:
             return self.con.execute(sql, params or []).fetchall()
         return self.con.execute(_pg_params(sql), params or None).fetchall()
 
+    def frame(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
+        """The rows of a query with their column names."""
+        if self.kind == "duckdb":
+            cur = self.con.execute(sql, params or [])
+        else:
+            cur = self.con.execute(_pg_params(sql), params or None)
+        return pd.DataFrame(cur.fetchall(), columns=[d[0] for d in cur.description])
+
     def fetchone(self, sql: str, params: Sequence | None = None) -> tuple | None:
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None

@@ -10,6 +10,7 @@ def _failing_build(monkeypatch, failures: list[str]) -> str:
     monkeypatch.setattr("regbench.transform.run_dbt",
                         lambda *a, **kw: DbtReport("build", False, 0, 1, failures))
     monkeypatch.setattr(nightly, "_log_attempt", lambda *a, **kw: None)
+    monkeypatch.setattr(nightly, "disclose", lambda: {})
     with pytest.raises(nightly.StepFailed) as failed:
         nightly.build_publication()
     return str(failed.value)

@@ -1,11 +1,8 @@
 -- Funnel plot per indicator and period (year and rolling 12 months), Spiegelhalter (2005):
 -- target θ₀ = the national rate; limits at 95 % and 99.8 %, widened for overdispersion when the
 -- winsorised (10th/90th percentile) z-scores show more spread than chance (DOMAIN.md).
--- Period-incremental (decision 0016): each period's limits depend on that period alone.
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
-          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
-{%- set changes = period_changes(ref('int_indicator_monthly')) %}
+-- From the published cells only (disclosed_indicator_values): a hidden unit is neither a point
+-- nor part of θ₀, φ or τ², so nothing here is computed from a hidden count (docs/disclosure.md).
 {% set z95 = 1.959964 %}
 {% set z998 = 3.090232 %}
 with units as (
@@ -13,13 +10,13 @@ with units as (
         u.registry_id, u.indicator_id, u.period_grain, u.period_start, u.unit_id, u.region_code,
         u.numerator, u.denominator, u.rate,
         n.rate as theta0
-    from {{ ref('fct_indicator_values') }} as u
-    inner join {{ ref('fct_indicator_values') }} as n
+    from {{ ref('disclosed_indicator_values') }} as u
+    inner join {{ ref('disclosed_indicator_values') }} as n
         on n.indicator_id = u.indicator_id and n.period_grain = u.period_grain
         and n.period_start = u.period_start and n.level = 'national'
     where u.level = 'unit' and u.period_grain in ('year', 'rolling_12m')
+        and not u.suppressed and not n.suppressed and u.denominator > 0
         and n.rate > 0 and n.rate < 1
-        and {{ in_changed_periods(changes, 'u.period_grain', 'u.period_start', 'u.registry_id') }}
 ),
 
 scored as (

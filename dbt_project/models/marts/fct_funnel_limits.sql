@@ -1,11 +1,8 @@
 -- Control-limit curves a chart can draw, from denominator 1 to the largest unit's: every
 -- denominator up to 200, then steps of 2 % (the curves are smooth there), and the largest itself.
 -- One row per denominator made this table 3 M rows at 1 M registrations; the grid keeps it to a
--- few hundred per indicator and period at any volume. Period-incremental (decision 0016).
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
-          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
-{%- set changes = period_changes(ref('int_indicator_monthly')) %}
+-- few hundred per indicator and period at any volume. The grid does not depend on any unit's
+-- own denominator but the largest (which is published).
 {% set z95 = 1.959964 %}
 {% set z998 = 3.090232 %}
 with periods as (
@@ -13,7 +10,6 @@ with periods as (
         registry_id, indicator_id, period_grain, period_start, theta0, tau2,
         max(denominator) as max_n
     from {{ ref('fct_funnel') }}
-    where {{ in_changed_periods(changes) }}
     group by 1, 2, 3, 4, 5, 6
 ),
 

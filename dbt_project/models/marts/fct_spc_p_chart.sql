@@ -1,10 +1,12 @@
 -- p-chart per unit and indicator over months: centre p̄ = Σy/Σn, limits p̄ ± 3·√(p̄(1−p̄)/n_i)
--- clipped to [0, 1]; a point outside is special-cause variation.
+-- clipped to [0, 1]; a point outside is special-cause variation. Over the published months only
+-- (disclosed_indicator_values): a hidden month is not a point and not part of p̄, so neither the
+-- centre line nor a limit can be inverted to a hidden count (docs/disclosure.md).
 with monthly as (
     select registry_id, indicator_id, unit_id, region_code, period_start, numerator, denominator,
            rate
-    from {{ ref('fct_indicator_values') }}
-    where level = 'unit' and period_grain = 'month'
+    from {{ ref('disclosed_indicator_values') }}
+    where level = 'unit' and period_grain = 'month' and not suppressed and denominator > 0
 ),
 
 centre as (

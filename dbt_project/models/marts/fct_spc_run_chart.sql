@@ -1,9 +1,10 @@
 -- Anhøj's run-chart rules per unit and indicator over its monthly rates: points on the median
 -- don't count; a too-long run or too few crossings of the median signals non-random variation.
+-- Over the published months only, like the p-chart.
 with monthly as (
     select registry_id, indicator_id, unit_id, period_start, rate
-    from {{ ref('fct_indicator_values') }}
-    where level = 'unit' and period_grain = 'month'
+    from {{ ref('disclosed_indicator_values') }}
+    where level = 'unit' and period_grain = 'month' and not suppressed and denominator > 0
 ),
 
 medians as (

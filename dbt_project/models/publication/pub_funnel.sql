@@ -1,9 +1,4 @@
--- Funnel-plot points: a unit whose counts would disclose a small cell is left out of the plot.
--- Period-incremental (decision 0016).
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
-          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
-{%- set changes = period_changes(ref('int_indicator_monthly')) %}
+-- Funnel-plot points: only units whose cell is published (fct_funnel reads disclosed counts).
 select
     cast(f.registry_id as varchar(32)) as registry_id,
     cast(f.indicator_id as varchar(64)) as indicator_id,
@@ -27,5 +22,3 @@ select
 from {{ ref('fct_funnel') }} as f
 inner join {{ ref('indicators') }} as i on i.indicator_id = f.indicator_id
 left join {{ ref('dim_unit') }} as u on u.unit_id = f.unit_id and u.registry_id = f.registry_id
-where not {{ small_cell('f.numerator', 'f.denominator') }}
-    and {{ in_changed_periods(changes, 'f.period_grain', 'f.period_start', 'f.registry_id') }}

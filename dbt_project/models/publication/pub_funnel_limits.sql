@@ -1,8 +1,4 @@
--- Funnel-limit curves for charts. Period-incremental (decision 0016).
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
-          post_hook="{{ record_period_mart_state(ref('int_indicator_monthly')) }}") }}
-{%- set changes = period_changes(ref('int_indicator_monthly')) %}
+-- Funnel-limit curves for charts: a grid over n, not any unit's own n.
 select
     cast(registry_id as varchar(32)) as registry_id,
     cast(indicator_id as varchar(64)) as indicator_id,
@@ -15,4 +11,3 @@ select
     cast(lower_998 as double precision) as lower_998,
     cast(upper_998 as double precision) as upper_998
 from {{ ref('fct_funnel_limits') }}
-where {{ in_changed_periods(changes) }}

@@ -1,4 +1,5 @@
--- Monthly p-chart per unit with the unit's run-chart verdict; small months are left out.
+-- Monthly p-chart per unit with the unit's run-chart verdict, over the published months only
+-- (fct_spc_p_chart reads disclosed counts: a hidden month has no row, limit or centre share).
 select
     cast(p.registry_id as varchar(32)) as registry_id,
     cast(p.indicator_id as varchar(64)) as indicator_id,
@@ -8,13 +9,11 @@ select
     cast(u.unit_name as varchar(200)) as unit_name,
     cast(u.region_code as varchar(6)) as region_code,
     p.period_start,
-    cast(case when {{ small_cell('p.numerator', 'p.denominator') }} then null else p.rate end
-        as double precision) as rate,
+    cast(p.rate as double precision) as rate,
     cast(p.centre as double precision) as centre,
     cast(p.lcl as double precision) as lcl,
     cast(p.ucl as double precision) as ucl,
-    case when {{ small_cell('p.numerator', 'p.denominator') }} then null else p.special_cause end
-        as special_cause,
+    p.special_cause,
     cast(r.median_rate as double precision) as median_rate,
     r.longest_run,
     cast(r.longest_run_max as integer) as longest_run_max,

@@ -1,0 +1,213 @@
+"""Disclosure control on a real build (demo exports, DuckDB, dbt): the attacker finds nothing in
+the night's release, every route the first round of regbench leaked through is closed, and a
+release with a leak injected is refused at the audit with a message that names the leak."""
+
+import duckdb
+import pytest
+from two_builds import use_var
+
+from regbench import nightly
+from regbench.config import REPO_ROOT, get_settings
+from regbench.contracts import load_contracts
+from regbench.demo.generator import generate
+from regbench.disclosure.release_audit import audit_release
+from regbench.publish import publication_tables
+from regbench.warehouse import Warehouse
+
+pytestmark = pytest.mark.slow
+REGISTRIES = sorted(load_contracts(REPO_ROOT / "registries"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("disclosure")
+    mp = pytest.MonkeyPatch()
+    use_var(mp, root / "var", root / "inbox", "duckdb")
+    generate(root / "inbox", load_contracts(REPO_ROOT / "registries"),
+             REPO_ROOT / "dbt_project/seeds/units.csv", scale=1.0, months=24)
+    for r in REGISTRIES:
+        nightly.ingest(r)
+    report = nightly.build()
+    nightly.publish(held=nightly.audit().get("held"))
+    yield report
+    mp.undo()
+
+
+def _published(sql: str):
+    con = duckdb.connect(str(get_settings().published_path), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def test_the_attacker_recovers_nothing_from_the_published_release(built):
+    """As an outsider: only the published file, no true counts, no knowledge of shared
+    denominators beyond what the numbers show."""
+    con = duckdb.connect(str(get_settings().published_path), read_only=True)
+    tables = [t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'publication'"
+    ).fetchall()]
+    findings = audit_release(lambda sql: con.execute(sql).df(), tables, k=5)
+    con.close()
+    assert findings == []
+    hidden = _published("SELECT suppression_reason, count(*) AS n FROM publication.pub_indicator_values"
+                        " WHERE suppressed GROUP BY 1").set_index("suppression_reason")["n"]
+    assert hidden["primary"] > 100 and hidden["secondary"] > 10
+    assert built["disclosure"]["hidden"] > 0
+
+
+def test_nothing_derived_from_a_hidden_cell_is_published(built):
+    # p-chart points, limits and centre lines only from published months
+    leaks = _published("""
+        SELECT count(*) FROM publication.pub_spc AS s
+        JOIN publication.pub_indicator_values AS v
+          ON v.indicator_id = s.indicator_id AND v.level = 'unit' AND v.unit_id = s.unit_id
+         AND v.period_grain = 'month' AND v.period_start = s.period_start
+        WHERE v.suppressed""").iloc[0, 0]
+    assert leaks == 0
+    # funnel points only for published cells; every hidden cell's statistics are empty
+    assert _published("""
+        SELECT count(*) FROM publication.pub_funnel AS f
+        JOIN publication.pub_indicator_values AS v
+          ON v.indicator_id = f.indicator_id AND v.level = 'unit' AND v.unit_id = f.unit_id
+         AND v.period_grain = f.period_grain AND v.period_start = f.period_start
+        WHERE v.suppressed""").iloc[0, 0] == 0
+    assert _published("""
+        SELECT count(*) FROM publication.pub_indicator_values WHERE suppressed
+           AND (numerator IS NOT NULL OR rate IS NOT NULL OR ci_low IS NOT NULL
+                OR target_level IS NOT NULL)""").iloc[0, 0] == 0
+    # only the latest rolling window (consecutive windows differ by one month in, one out)
+    assert _published("SELECT count(DISTINCT period_start) FROM publication.pub_indicator_values"
+                      " WHERE period_grain = 'rolling_12m' GROUP BY indicator_id").iloc[:, 0].max() == 1
+    # coverage and registrations: no count and no ratio of a hidden cell
+    assert _published("SELECT count(*) FROM publication.pub_coverage WHERE suppressed AND"
+                      " (coverage IS NOT NULL OR registered IS NOT NULL)").iloc[0, 0] == 0
+    assert _published("SELECT count(*) FROM publication.pub_registrations WHERE suppressed AND"
+                      " (registrations IS NOT NULL OR ratio_to_median IS NOT NULL"
+                      "  OR lag_median_days IS NOT NULL)").iloc[0, 0] == 0
+    # the data-engineering findings hide a ratio whose months are hidden
+    assert _published("""
+        SELECT count(*) FROM publication.pub_ops_unit_findings AS f
+        JOIN publication.pub_coverage AS c
+          ON c.registry_id = f.registry_id AND c.unit_id = f.unit_id
+         AND CAST(c.event_year AS VARCHAR) = f.period
+        WHERE f.check_name = 'coverage' AND c.suppressed AND f.observed_value IS NOT NULL
+    """).iloc[0, 0] == 0
+
+
+def _rebuild() -> None:
+    """The publication as the layer decided it, without deciding again."""
+    nightly._dbt_build(["--select", *nightly.PUBLICATION], "publication layer")
+
+
+def _refused(capsys) -> str:
+    with pytest.raises(nightly.StepFailed) as failed:
+        nightly.audit()
+    return str(failed.value)
+
+
+def _leak_a_small_cell(wh) -> str:
+    """Show every hidden unit of one region and month but one small unit, whose count the
+    published region then gives away; returns that unit's value_key."""
+    values = wh.frame("SELECT p.value_key, p.indicator_id, p.unit_id, p.region_code, p.period_start,"
+                      " p.suppressed, p.suppression_reason, f.numerator"
+                      " FROM publication.pub_indicator_values AS p"
+                      " JOIN marts.fct_indicator_values AS f USING (indicator_id, level, unit_id,"
+                      "      period_grain, period_start)"
+                      " WHERE p.level = 'unit' AND p.period_grain = 'month'")
+    regions = wh.frame("SELECT indicator_id, region_code, period_start FROM"
+                       " publication.pub_indicator_values WHERE level = 'region'"
+                       " AND period_grain = 'month' AND NOT suppressed")
+    groups = values.merge(regions, on=["indicator_id", "region_code", "period_start"])
+    for _, g in groups.groupby(["indicator_id", "region_code", "period_start"]):
+        small = g[(g["suppression_reason"] == "primary") & g["numerator"].between(1, 4)]
+        others = g[g["suppressed"] & (g["suppression_reason"] == "secondary")]
+        if len(small) == 1 and len(others) and g["suppressed"].sum() == len(others) + 1:
+            for key in others["value_key"]:
+                wh.execute("""
+                    UPDATE publication.pub_indicator_values AS p
+                    SET numerator = f.numerator, denominator = f.denominator, rate = f.rate,
+                        suppressed = false, suppression_reason = NULL
+                    FROM marts.fct_indicator_values AS f
+                    WHERE p.value_key = ? AND f.indicator_id = p.indicator_id
+                      AND f.level = p.level AND f.unit_id = p.unit_id
+                      AND f.period_grain = p.period_grain AND f.period_start = p.period_start
+                """, [key])
+            return small["value_key"].iloc[0]
+    raise AssertionError("no region and month to leak from: the test data no longer tells anything")
+
+
+def test_a_release_that_publishes_a_hidden_count_is_refused_and_names_it(built, capsys):
+    """Inject a leak into the built (not yet published) publication: the partners of a small
+    unit shown, so that its region minus the other units gives it away."""
+    live_before = _published("SELECT count(*) FROM publication.pub_indicator_values"
+                             " WHERE suppressed").iloc[0, 0]
+    with Warehouse(get_settings()) as wh:
+        key = _leak_a_small_cell(wh)
+    indicator, _, unit = key.split("|")[:3]
+    try:
+        message = _refused(capsys)
+        assert "disclosure_attack" in message and "nothing published" in message
+        assert f"pub_indicator_values: {indicator} unit {unit} month" in message
+        assert "(units sum)" in message  # the route: the region's sum of its units pins it
+        with Warehouse(get_settings()) as wh:
+            (status,) = wh.fetchone("SELECT outcome FROM ops.publish_log ORDER BY attempted_at DESC"
+                                    " LIMIT 1")
+        assert status == "blocked"
+        assert _published("SELECT count(*) FROM publication.pub_indicator_values"
+                          " WHERE suppressed").iloc[0, 0] == live_before
+    finally:
+        _rebuild()
+
+
+def test_a_chart_point_of_a_hidden_cell_is_refused_and_names_the_table(built, capsys):
+    with Warehouse(get_settings()) as wh:
+        wh.execute("""
+            INSERT INTO publication.pub_spc (registry_id, indicator_id, indicator_name_sv,
+                                             indicator_name_en, unit_id, period_start, rate,
+                                             centre, lcl, ucl)
+            SELECT v.registry_id, v.indicator_id, v.indicator_name_sv, v.indicator_name_en,
+                   v.unit_id, v.period_start, f.rate, f.rate, 0, 1
+            FROM publication.pub_indicator_values AS v
+            JOIN marts.fct_indicator_values AS f
+              ON f.indicator_id = v.indicator_id AND f.level = v.level AND f.unit_id = v.unit_id
+             AND f.period_grain = v.period_grain AND f.period_start = v.period_start
+            WHERE v.suppressed AND v.level = 'unit' AND v.period_grain = 'month'
+            ORDER BY v.value_key LIMIT 1""")
+    try:
+        message = _refused(capsys)
+        assert "pub_spc" in message and "hides" in message
+    finally:
+        _rebuild()
+
+
+def test_a_table_the_audit_does_not_know_is_refused(built, capsys):
+    with Warehouse(get_settings()) as wh:
+        wh.execute("CREATE TABLE publication.pub_extra AS SELECT 1 AS n")
+        assert "pub_extra" in publication_tables(wh)
+    try:
+        message = _refused(capsys)
+        assert "pub_extra" in message and "not covered by the disclosure audit" in message
+    finally:
+        with Warehouse(get_settings()) as wh:
+            wh.execute("DROP TABLE publication.pub_extra")
+
+
+def test_the_strict_policy_publishes_no_denominator_under_15(built):
+    from regbench.disclosure.layer import decide
+    from regbench.disclosure.policy import load_policy
+
+    with Warehouse(get_settings()) as wh:
+        report = decide(wh, load_policy(get_settings().dbt_project_dir, "open_reporting_strict"))
+        small = wh.fetchone("""
+            SELECT count(*) FROM marts.disclosure_cells AS d
+            JOIN marts.fct_indicator_values AS f
+              ON f.indicator_id = d.indicator_id AND f.level = d.level
+             AND coalesce(f.unit_id, '') = coalesce(d.unit_id, '')
+             AND coalesce(f.region_code, '') = coalesce(d.region_code, '')
+             AND f.period_grain = d.period_grain AND f.period_start = d.period_start
+            WHERE f.denominator BETWEEN 1 AND 14 AND NOT d.den_hidden""")[0]
+    assert report["policy"] == "open_reporting_strict" and report["still_exposed"] == 0
+    assert small == 0
+    nightly.build_publication()  # back to the policy the file names
