@@ -13,8 +13,7 @@ where observed between 1 and {{ k - 1 }} or patients between 1 and {{ k - 1 }}
 union all
 select 'coverage', registry_id
 from {{ ref('pub_coverage') }}
-where registered between 1 and {{ k - 1 }} or only_reference between 1 and {{ k - 1 }}
-   or persons between 1 and {{ k - 1 }} or (coverage is not null and registered is null)
+where suppressed and coverage is not null
 union all
 select 'registrations', registry_id
 from {{ ref('pub_registrations') }}

@@ -50,9 +50,8 @@ def checks(k: int) -> list[AuditCheck]:
         AuditCheck("no_small_counts_published", "conformance", "fatal", _per_registry(
             " OR ".join(_small(c, k) for c in ["numerator", "denominator",
                                                "denominator - numerator"]), values)),
-        AuditCheck("no_small_coverage_counts_published", "conformance", "fatal", _per_registry(
-            " OR ".join(_small(c, k) for c in ["registered", "only_reference", "persons"]),
-            "publication.pub_coverage")),
+        AuditCheck("no_hidden_coverage_published", "conformance", "fatal", _per_registry(
+            "suppressed AND coverage IS NOT NULL", "publication.pub_coverage")),
         AuditCheck("no_small_registration_counts_published", "conformance", "fatal",
                    _per_registry(_small("registrations", k), "publication.pub_registrations")),
         AuditCheck("no_small_casemix_counts_published", "conformance", "fatal", _per_registry(

@@ -73,6 +73,8 @@ OPS_TABLES: dict[str, str] = {
                                                WHERE l.registry_id = w.registry_id)
                                               - INTERVAL '24 months')
                    THEN NULL
+                   -- a coverage ratio as pub_coverage shows it, to a whole per cent
+                   WHEN w.check_name = 'coverage' THEN round(CAST(w.observed_value AS NUMERIC), 2)
                    ELSE w.observed_value
                END AS DOUBLE PRECISION) AS observed_value,
                CAST(w.threshold_value AS DOUBLE PRECISION) AS threshold_value

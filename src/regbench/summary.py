@@ -70,11 +70,11 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                 "SELECT count(DISTINCT indicator_id), count(*) FROM publication.pub_indicator_monthly"
             )
         cells = (0, 0, 0)
-        if wh.table_exists("publication", "pub_indicator_values"):
+        if wh.table_exists("marts", "disclosure_cells"):
             cells = wh.fetchone(
-                "SELECT count(*), coalesce(sum(CASE WHEN suppressed THEN 1 ELSE 0 END), 0),"
-                " coalesce(sum(CASE WHEN suppression_reason = 'primary' THEN 1 ELSE 0 END), 0)"
-                " FROM publication.pub_indicator_values")
+                "SELECT count(*), coalesce(sum(CASE WHEN num_hidden THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(CASE WHEN reason = 'primary' THEN 1 ELSE 0 END), 0)"
+                " FROM marts.disclosure_cells WHERE position('__' IN indicator_id) = 0")
     return RunSummary(*[int(x) for x in files], *[int(x) for x in checks], int(indicators),
                       int(published), [tuple(f) for f in failures], *[int(x) for x in cells])
 

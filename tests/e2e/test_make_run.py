@@ -18,13 +18,20 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
 def _published(var: Path) -> dict[tuple, tuple]:
+    """(indicator, unit, grain, period start) -> what is published of it, with the reason the
+    warehouse keeps (the release does not say why a cell is hidden)."""
     con = duckdb.connect(str(var / "published" / "regbench_pub.duckdb"), read_only=True)
     rows = con.execute(
-        "SELECT indicator_id, unit_id, period_start, numerator, denominator, rate, suppressed,"
-        " suppression_reason FROM publication.pub_indicator_monthly"
-    ).fetchall()
+        "SELECT indicator_id, unit_id, period_grain, period_start, numerator, denominator, rate,"
+        " suppressed FROM publication.pub_indicator_values WHERE level = 'unit'"
+        " AND period_grain IN ('month', 'quarter', 'year')").fetchall()
     con.close()
-    return {(r[0], r[1], r[2]): r[3:] for r in rows}
+    con = duckdb.connect(str(var / "warehouse" / "regbench.duckdb"), read_only=True)
+    reasons = {(r[0], r[1], r[2], r[3]): r[4] for r in con.execute(
+        "SELECT indicator_id, unit_id, period_grain, period_start, reason"
+        " FROM marts.disclosure_cells WHERE level = 'unit'").fetchall()}
+    con.close()
+    return {r[:4]: (*r[4:], reasons.get(r[:4])) for r in rows}
 
 
 def _read(path: Path, encoding: str, delimiter: str):
@@ -37,14 +44,18 @@ def _date(text: str, fmt: str) -> date:
 
 
 def _expected(inbox: Path) -> dict[tuple, tuple[int, int]]:
-    """(indicator, unit, month start) -> (numerator, denominator), straight from the files."""
+    """(indicator, unit, grain, period start) -> (numerator, denominator) for every month, quarter
+    and year, straight from the files."""
     num: Counter = Counter()
     den: Counter = Counter()
 
     def add(ind, unit, d, met):
-        key = (ind, unit, d.replace(day=1))
-        den[key] += 1
-        num[key] += bool(met)
+        for grain, start in (("month", d.replace(day=1)),
+                             ("quarter", d.replace(day=1, month=(d.month - 1) // 3 * 3 + 1)),
+                             ("year", d.replace(day=1, month=1))):
+            key = (ind, unit, grain, start)
+            den[key] += 1
+            num[key] += bool(met)
 
     for f in sorted((inbox / "palliativ").glob("palliativ_dodsfall_*.csv")):
         for r in _read(f, "cp1252", ";"):

@@ -194,7 +194,7 @@ def _member_cells(overview, spc):
                      r.region_code if level != "national" else None, "rolling_12m",
                      pd.Timestamp(r.period_start, unit="ms" if isinstance(r.period_start, int)
                                   else None).date(), num, den, bool(r.suppressed)))
-    months = pd.to_datetime(spc["period_start"], unit="ms" if spc["period_start"].dtype.kind in "iu"
+    months = pd.to_datetime(spc["period_start"], unit="ms" if spc["period_start"].dtype.kind in "iuf"
                             else None)
     spc = spc.assign(month=months.dt.date)
     for r in spc.itertuples(index=False):

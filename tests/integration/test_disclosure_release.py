@@ -51,10 +51,18 @@ def test_the_attacker_recovers_nothing_from_the_published_release(built):
     findings = audit_release(lambda sql: con.execute(sql).df(), tables, k=5)
     con.close()
     assert findings == []
-    hidden = _published("SELECT suppression_reason, count(*) AS n FROM publication.pub_indicator_values"
-                        " WHERE suppressed GROUP BY 1").set_index("suppression_reason")["n"]
-    assert hidden["primary"] > 100 and hidden["secondary"] > 10
+    # hidden cells say nothing of why: "its own count is small" would itself be a disclosure
+    columns = set(_published("SELECT * FROM publication.pub_indicator_values LIMIT 1").columns)
+    assert "suppressed" in columns and not {c for c in columns if "reason" in c}
+    assert set(_published("SELECT DISTINCT rate_text FROM publication.pub_indicator_overview"
+                          " WHERE suppressed")["rate_text"]) == {".."}
+    with Warehouse(get_settings()) as wh:
+        reasons = dict(wh.fetchall("SELECT reason, count(*) FROM marts.disclosure_cells"
+                                   " WHERE num_hidden GROUP BY reason"))
+    assert reasons["primary"] > 100 and reasons["secondary"] > 10
     assert built["disclosure"]["hidden"] > 0
+    # the same counts under the same policy: the decision stands, without deciding again
+    assert nightly.disclose()["reused"] is True
 
 
 def test_nothing_derived_from_a_hidden_cell_is_published(built):
@@ -82,7 +90,12 @@ def test_nothing_derived_from_a_hidden_cell_is_published(built):
                       " WHERE period_grain = 'rolling_12m' GROUP BY indicator_id").iloc[:, 0].max() == 1
     # coverage and registrations: no count and no ratio of a hidden cell
     assert _published("SELECT count(*) FROM publication.pub_coverage WHERE suppressed AND"
-                      " (coverage IS NOT NULL OR registered IS NOT NULL)").iloc[0, 0] == 0
+                      " coverage IS NOT NULL").iloc[0, 0] == 0
+    # coverage is a ratio to a whole per cent, never a count (the registered persons of a year are
+    # its months' registrations)
+    coverage = _published("SELECT * FROM publication.pub_coverage")
+    assert not {"registered", "persons", "only_reference", "in_both"} & set(coverage.columns)
+    assert ((coverage["coverage"].dropna() * 100).round(9) % 1 == 0).all()
     assert _published("SELECT count(*) FROM publication.pub_registrations WHERE suppressed AND"
                       " (registrations IS NOT NULL OR ratio_to_median IS NOT NULL"
                       "  OR lag_median_days IS NOT NULL)").iloc[0, 0] == 0
@@ -111,9 +124,11 @@ def _leak_a_small_cell(wh) -> str:
     """Show every hidden unit of one region and month but one small unit, whose count the
     published region then gives away; returns that unit's value_key."""
     values = wh.frame("SELECT p.value_key, p.indicator_id, p.unit_id, p.region_code, p.period_start,"
-                      " p.suppressed, p.suppression_reason, f.numerator"
+                      " p.suppressed, d.reason AS suppression_reason, f.numerator"
                       " FROM publication.pub_indicator_values AS p"
                       " JOIN marts.fct_indicator_values AS f USING (indicator_id, level, unit_id,"
+                      "      period_grain, period_start)"
+                      " JOIN marts.disclosure_cells AS d USING (indicator_id, level, unit_id,"
                       "      period_grain, period_start)"
                       " WHERE p.level = 'unit' AND p.period_grain = 'month'")
     regions = wh.frame("SELECT indicator_id, region_code, period_start FROM"
@@ -128,7 +143,7 @@ def _leak_a_small_cell(wh) -> str:
                 wh.execute("""
                     UPDATE publication.pub_indicator_values AS p
                     SET numerator = f.numerator, denominator = f.denominator, rate = f.rate,
-                        suppressed = false, suppression_reason = NULL
+                        suppressed = false
                     FROM marts.fct_indicator_values AS f
                     WHERE p.value_key = ? AND f.indicator_id = p.indicator_id
                       AND f.level = p.level AND f.unit_id = p.unit_id

@@ -31,7 +31,7 @@ def exports(tmp_path_factory):
     registration files held back for night two."""
     root = tmp_path_factory.mktemp("exports")
     generate(root / "inbox", load_contracts(REPO_ROOT / "registries"),
-             REPO_ROOT / "dbt_project/seeds/units.csv", scale=0.15, months=15)
+             REPO_ROOT / "dbt_project/seeds/units.csv", scale=1.0, months=15)
     held = sorted((root / "inbox").rglob(f"*_{LAST}.*"))
     assert len(held) == 4, held
     for f in held:

@@ -32,7 +32,7 @@ def marts(tmp_path_factory):
     mp.delenv("REGBENCH_DUCKDB_PATH", raising=False)
     contracts = load_contracts(REPO_ROOT / "registries")
     generate(get_settings().inbox, contracts, REPO_ROOT / "dbt_project/seeds/units.csv",
-             scale=0.4, months=24)
+             scale=1.0, months=24)
     for registry in sorted(contracts):
         nightly.ingest(registry)
     built = nightly.build()

@@ -61,7 +61,7 @@ def centre(postgres_server, tmp_path_factory):
         var = tmp_path_factory.mktemp("centre")
         inbox = var / "inbox"
         generate(inbox, load_contracts(REPO_ROOT / "registries"), REPO_ROOT / "dbt_project/seeds/units.csv",
-                 scale=0.1, months=14)  # a rolling 12 months for the dashboards
+                 scale=1.0, months=14)  # a rolling 12 months for the dashboards
         for key, value in {"REGBENCH_VAR": str(var), "REGBENCH_DEMO": "1", "REGBENCH_TODAY": "2026-11-24",
                            "REGBENCH_WAREHOUSE": "postgres", "REGBENCH_POSTGRES_DSN": dsns["transformer"],
                            "REGBENCH_LOADER_DSN": dsns["loader"]}.items():

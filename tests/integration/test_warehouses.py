@@ -22,7 +22,7 @@ PUB_TABLES = ["pub_indicator_monthly", "pub_indicator_values", "pub_funnel", "pu
 def inbox(tmp_path_factory):
     path = tmp_path_factory.mktemp("inbox")
     generate(path, load_contracts(REPO_ROOT / "registries"), REPO_ROOT / "dbt_project/seeds/units.csv",
-             scale=0.15, months=8)
+             scale=1.0, months=8)
     return path
 
 

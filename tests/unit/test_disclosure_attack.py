@@ -119,7 +119,8 @@ def test_two_hidden_units_in_a_region_hide_each_other():
     a = row(result, "unit", "A", "month", 0)
     assert not a["exposed"]
     assert (a["num_lo"], a["num_hi"]) == pytest.approx((0, 42))
-    assert (a["den_lo"], a["den_hi"]) == pytest.approx((0, 80))
+    # a row exists, so each denominator is at least 1
+    assert (a["den_lo"], a["den_hi"]) == pytest.approx((1, 79))
     assert (a["comp_lo"], a["comp_hi"]) == pytest.approx((0, 38))
     assert a["route"] == "not exposed"
     assert exposed_cells(attack(released, k=5)).empty
@@ -297,9 +298,9 @@ def test_truth_saves_linear_programmes_without_changing_the_answer(monkeypatch):
     calls = []
     real = attack_module._Solver.minimise
 
-    def counting(self, c):
+    def counting(self, c, cap=None):
         calls.append(1)
-        return real(self, c)
+        return real(self, c, cap)
 
     monkeypatch.setattr(attack_module._Solver, "minimise", counting)
     without = attack(released, k=5)
@@ -383,7 +384,10 @@ def reference_bounds(released: pd.DataFrame, shared: bool, cells: np.ndarray) ->
             a_eq[r, j] = coef
     a_ub = sparse.hstack([sparse.identity(n), -sparse.identity(n)]).tocsr()  # n <= d
     values = np.r_[released["numerator"].to_numpy(float), released["denominator"].to_numpy(float)]
-    bounds = np.column_stack([np.nan_to_num(values), np.where(np.isnan(values), np.inf, values)])
+    # an unknown denominator is at least 1: the row exists
+    low = np.nan_to_num(values)
+    low[n:] = np.where(np.isnan(values[n:]), 1.0, low[n:])
+    bounds = np.column_stack([low, np.where(np.isnan(values), np.inf, values)])
     problem = dict(A_ub=a_ub, b_ub=np.zeros(n), A_eq=a_eq.tocsr(), b_eq=np.zeros(len(equations)),
                    bounds=bounds, method="highs")
     out = []

@@ -1,7 +1,9 @@
 -- Coverage (täckningsgrad) per unit and region and year: persons registered (in the registry,
--- found in the reference register or not) of all persons found in either, as the disclosure
--- layer lets them out (src/regbench/disclosure: family coverage__<registry>, one cell per unit or
--- region and year). A hidden cell shows no count and no coverage.
+-- found in the reference register or not) of all persons found in either, to a whole per cent,
+-- where the disclosure layer lets the cell out (family coverage__<registry>). No counts: the
+-- persons registered in a unit's year are the sum of its monthly registrations, so publishing them
+-- would give away a hidden month of pub_registrations; and the ratio only to a whole per cent, or
+-- with the months' sum it would pin the number of persons (docs/disclosure.md).
 select
     cast(c.registry_id as varchar(32)) as registry_id,
     cast(c.level as varchar(8)) as level,
@@ -9,14 +11,9 @@ select
     cast(u.unit_name as varchar(200)) as unit_name,
     cast(c.region_code as varchar(6)) as region_code,
     c.event_year,
-    cast(case when d.num_hidden then null else c.only_registry + c.in_both end as bigint)
-        as registered,
-    cast(case when d.num_hidden then null else c.only_reference end as bigint) as only_reference,
-    cast(case when d.den_hidden then null
-              else c.only_registry + c.only_reference + c.in_both end as bigint) as persons,
-    case when d.num_hidden then null else c.coverage end as coverage,
-    d.num_hidden as suppressed,
-    cast(d.reason as varchar(16)) as suppression_reason
+    cast(case when d.num_hidden then null else round(cast(c.coverage as numeric), 2) end
+         as double precision) as coverage,
+    d.num_hidden as suppressed
 from {{ ref('fct_coverage') }} as c
 inner join {{ source('disclosure', 'disclosure_cells') }} as d
     on d.indicator_id = 'coverage__' || c.registry_id and d.level = c.level

@@ -1,5 +1,5 @@
 -- Unit values per month: the slice of pub_indicator_values most dashboards start from
--- (same suppression, primary and complementary).
+-- (same suppression).
 select
     registry_id,
     indicator_id,
@@ -17,7 +17,6 @@ select
     ci_high,
     target_level,
     unreliable,
-    suppressed,
-    cast(suppression_reason as varchar(32)) as suppression_reason
+    suppressed
 from {{ ref('pub_indicator_values') }}
 where level = 'unit' and period_grain = 'month'

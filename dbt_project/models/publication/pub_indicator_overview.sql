@@ -1,9 +1,8 @@
 -- The network overview: every indicator for every unit, its region and the country over the
--- latest rolling 12 months, as a table shows it: a value hidden for its own small count reads
--- "<5", one hidden as a partner ".." (Statistics Sweden's mark for a figure that cannot be
--- published; "<5" would be untrue of it), a hidden denominator "..", never a number.
+-- latest rolling 12 months, as a table shows it: a hidden value or denominator reads ".."
+-- (Statistics Sweden's mark for a figure that cannot be published), never a number. Not "<5":
+-- that would say which hidden cells hold a small count, and most are hidden as partners.
 -- target_score (1 high, 0 between, -1 low) drives the table's colouring.
-{% set k = var('suppression_k') %}
 with latest as (
     select indicator_id, max(period_start) as period_start
     from {{ ref('pub_indicator_values') }}
@@ -23,8 +22,7 @@ select
     v.region_code,
     v.period_start,
     v.period_end,
-    cast(case when v.suppression_reason = 'primary' then '<{{ k }}' when v.suppressed then '..'
-              when v.rate is null then '–'
+    cast(case when v.suppressed then '..' when v.rate is null then '–'
               else {{ format_pct('v.rate') }} end as varchar(16)) as rate_text,
     cast(case when v.denominator is null then '..'
               else cast(v.denominator as varchar(16)) end as varchar(16)) as denominator_text,

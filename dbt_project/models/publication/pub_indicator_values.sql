@@ -1,6 +1,7 @@
 -- Indicator values for dashboards: every level and grain, as the disclosure layer lets them out
--- (disclosed_indicator_values): a hidden cell shows no count and no statistic, with its reason
--- (primary: it breaks the policy; secondary: hidden so that no hidden count can be derived).
+-- (disclosed_indicator_values): a hidden cell shows no count and no statistic, and not why it is
+-- hidden: "its own count is small" would itself say that a count is 1..k-1 (docs/disclosure.md).
+-- The reasons are in marts.disclosure_cells, and counted per indicator in pub_suppression.
 -- dq_warning: a warning-level data-quality check failed for the unit in this period.
 -- A full table each night: the disclosure layer decides over all periods together, so a night's
 -- new month can change what is hidden in another period (docs/decisions/0017).
@@ -46,7 +47,6 @@ select
     cast(i.target_low as double precision) as target_low,
     f.unreliable,
     f.suppressed,
-    cast(f.suppression_reason as varchar(16)) as suppression_reason,
     (w.checks is not null) as dq_warning,
     cast(w.checks as varchar(300)) as dq_warning_checks,
     -- not published (publish leaves out columns with a leading underscore); the snapshot reads

@@ -45,10 +45,11 @@ ENGLISH = {
     "Datateknik: inläsning, karantän, datakvalitet":
         "Data engineering: ingestion, quarantine, data quality",
     # markdown
-    "Indikatorvärden per enhet, region och riket. Välj en indikator i filtret; värden som bygger"
-    " på för få patienter visas som \"<5\".":
+    "Indikatorvärden per enhet, region och riket. Välj en indikator i filtret; värden som inte"
+    " kan visas utan att röja uppgifter om enskilda patienter visas som \"..\".":
         "Indicator values per unit, region and Sweden as a whole. Choose one indicator in the"
-        " filter; values based on too few patients show as \"<5\".",
+        " filter; values that cannot be shown without revealing individual patients show as"
+        " \"..\".",
     "Registrering per enhet och månad, täckningsgrad mot referensregistret och avvikelser i"
     " fullständighet och aktualitet.":
         "Registrations per unit and month, coverage against the reference register, and findings"
@@ -344,7 +345,8 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
                (tr("Enhet", lang), "unit_name", OVERVIEW)]
     title = tr("{name}: förbättringsnätverket", lang).format(name=tr(name, lang))
     intro = tr("Indikatorvärden per enhet, region och riket. Välj en indikator i filtret; värden"
-               " som bygger på för få patienter visas som \"<5\".", lang)
+               " som inte kan visas utan att röja uppgifter om enskilda patienter visas som"
+               " \"..\".", lang)
     return Dashboard(f"natverk-{registry_id}", lang, title, charts, filters,
                      registry_id=registry_id, intro=intro)
 

@@ -14,7 +14,8 @@ constant). A reader knows these linear facts about the true values:
   missing from a level sum whose grain and period have unit (region) cells in the family. A sum
   is used only when its total is in the table and its parts are published at that grain (else a
   missing part would be read as zero when it is merely not published);
-- 0 <= n <= d for every cell;
+- 0 <= n <= d for every cell, and d >= 1: the warehouse writes a row only where something
+  happened (a column `den_min` overrides it per cell: registrations have a row for every month);
 - families in one set of `shared_denominators` have the same denominator cell by cell: they
   share one unknown, published if any of them publishes it.
 
@@ -87,7 +88,7 @@ def attack(cells: pd.DataFrame, k: int = 5, shared_denominators: Iterable[set[st
         return pd.DataFrame(columns=RESULT_COLUMNS)
     system = _System.build(tab, _group_of(shared_denominators or []))
     det, det_rel = _propagate(system.eq, system.rhs)
-    cell = _CellUnknowns.build(system, det)
+    cell = _CellUnknowns.build(system, det, tab["den_min"].to_numpy(float))
     counts = _Counts.build(cell, hidden_rows)
     blocks = _blocks(system, det, cell, counts)
     if truth is not None and not full_bounds:
@@ -132,6 +133,10 @@ def _normalise(cells: pd.DataFrame) -> pd.DataFrame:
     tab["num"] = pd.to_numeric(cells["numerator"], errors="coerce").to_numpy(float)
     tab["den"] = pd.to_numeric(cells["denominator"], errors="coerce").to_numpy(float)
     tab.loc[tab["hidden"], "num"] = np.nan
+    # the warehouse writes a row only where the denominator is at least 1, unless the family
+    # says otherwise (registrations: a row for every month, 0 included)
+    tab["den_min"] = (pd.to_numeric(cells["den_min"], errors="coerce").fillna(1.0).to_numpy(float)
+                      if "den_min" in cells else 1.0)
     return tab
 
 
@@ -461,16 +466,18 @@ class _CellUnknowns:
     dv: np.ndarray
     n_val: np.ndarray
     d_val: np.ndarray
+    d_min: np.ndarray
 
     @classmethod
-    def build(cls, system: _System, det: np.ndarray) -> _CellUnknowns:
+    def build(cls, system: _System, det: np.ndarray, d_min: np.ndarray) -> _CellUnknowns:
         nv = system.num_var.copy()
         dv = system.den_var[system.den_key]
         n_val = system.num_value.copy()
         d_val = system.den_value[system.den_key]
         n_val[nv >= 0] = det[nv[nv >= 0]]
         d_val[dv >= 0] = det[dv[dv >= 0]]
-        return cls(np.where(np.isnan(n_val), nv, -1), np.where(np.isnan(d_val), dv, -1), n_val, d_val)
+        return cls(np.where(np.isnan(n_val), nv, -1), np.where(np.isnan(d_val), dv, -1), n_val,
+                   d_val, d_min)
 
 
 def _truth_point(system: _System, tab: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
@@ -598,6 +605,9 @@ def _lp(system: _System, known: np.ndarray, cell: _CellUnknowns, block: _Block) 
     np.minimum.at(lp.bounds[:, 1], nl[n_only], np.maximum(cell.d_val[block.cells][n_only], 0.0))
     d_only = (dl >= 0) & (nl < 0)
     np.maximum.at(lp.bounds[:, 0], dl[d_only], cell.n_val[block.cells][d_only])
+    # a row exists only where something happened: its denominator is at least den_min (1)
+    has_d = dl >= 0
+    np.maximum.at(lp.bounds[:, 0], dl[has_d], cell.d_min[block.cells][has_d])
     return lp
 
 
@@ -629,25 +639,42 @@ def _solve_block(lp: _LP, counts: _Counts, ids: np.ndarray, k: int, full_bounds:
             counts.see(ids, counts.values(ids, x, nl, dl))
 
 
+# the ceiling of every unknown in the upward bulk solve: far above any k
+_BULK_CAP = 1e6
+
+
 def _settle_in_bulk(solver: _Solver, counts: _Counts, ids: np.ndarray, nl: np.ndarray,
                     dl: np.ndarray, sn: np.ndarray, sd: np.ndarray, k: int,
-                    rounds: int = 6) -> None:
-    """Push all open counts of the block down together, then up: one solution settles every
-    count it puts below 1 or above k-1. With most cells hidden, a block holds hundreds of small
-    counts, and one LP each (twice) was most of the attack's time."""
+                    rounds: int = 40) -> None:
+    """Push the block's open counts of one kind (numerators, denominators, complements) down
+    together, then up: one solution settles every count it puts below 1 or above k-1. Kinds apart:
+    a cell's numerator and complement summed cancel out. With most cells hidden a block holds
+    hundreds of small counts, and one LP each (twice) was most of the attack's time."""
+    kind = counts.kind[ids]
+    # weights vary per solve, so that counts tied in one sum are pushed in turn
+    rng = np.random.default_rng(len(ids))
     for _ in range(rounds):
         open_ = np.array([not counts.settled(i, k) for i in ids])
         if not open_.any():
             return
-        before = open_.sum()
-        for sign in (1.0, -1.0):
-            c = np.zeros(solver.n)
-            np.add.at(c, nl[open_ & (nl >= 0)], sign * sn[open_ & (nl >= 0)])
-            np.add.at(c, dl[open_ & (dl >= 0)], sign * sd[open_ & (dl >= 0)])
-            _, x = solver.minimise(c)
-            if x is not None:
-                counts.see(ids, counts.values(ids, x, nl, dl))
-        if sum(not counts.settled(i, k) for i in ids) == before:
+        before = int(open_.sum())
+        for which in (0, 1, 2):
+            mine = open_ & (kind == which)
+            if not mine.any():
+                continue
+            for sign in (1.0, -1.0):
+                c = np.zeros(solver.n)
+                w = sign * rng.uniform(0.5, 1.5, len(ids))
+                np.add.at(c, nl[mine & (nl >= 0)], (w * sn)[mine & (nl >= 0)])
+                np.add.at(c, dl[mine & (dl >= 0)], (w * sd)[mine & (dl >= 0)])
+                if not c.any():
+                    continue
+                # upwards the sum is unbounded (denominators have no ceiling) and an unbounded
+                # LP gives no point: cap every unknown for this one solve
+                _, x = solver.minimise(c, cap=None if sign > 0 else _BULK_CAP)
+                if x is not None:
+                    counts.see(ids, counts.values(ids, x, nl, dl))
+        if before - sum(not counts.settled(i, k) for i in ids) < max(1, before // 50):
             return
 
 
@@ -663,7 +690,9 @@ class _Solver:
         model.num_col_ = self.n
         model.col_cost_ = np.zeros(self.n)
         model.col_lower_ = lp.bounds[:, 0].astype(float)
-        model.col_upper_ = np.where(np.isinf(lp.bounds[:, 1]), highspy.kHighsInf, lp.bounds[:, 1])
+        self.lower = lp.bounds[:, 0].astype(float)
+        self.upper = np.where(np.isinf(lp.bounds[:, 1]), highspy.kHighsInf, lp.bounds[:, 1])
+        model.col_upper_ = self.upper
         blocks, lower, upper = [], [], []
         if lp.a_eq is not None:
             blocks.append(lp.a_eq)
@@ -686,9 +715,20 @@ class _Solver:
         self.h.passModel(model)
         self.columns = np.arange(self.n, dtype=np.int32)
 
-    def minimise(self, c: np.ndarray) -> tuple[float, np.ndarray | None]:
-        """(min c @ x, the solution); -inf when unbounded, NaN when infeasible."""
+    def minimise(self, c: np.ndarray, cap: float | None = None) -> tuple[float, np.ndarray | None]:
+        """(min c @ x, the solution); -inf when unbounded, NaN when infeasible. `cap`: solve with
+        every unknown at most cap (or its own bound), then restore the bounds."""
         self.h.changeColsCost(self.n, self.columns, c.astype(float))
+        if cap is not None:
+            self.h.changeColsBounds(self.n, self.columns, self.lower,
+                                    np.minimum(self.upper, np.maximum(cap, self.lower)))
+            try:
+                return self._run()
+            finally:
+                self.h.changeColsBounds(self.n, self.columns, self.lower, self.upper)
+        return self._run()
+
+    def _run(self) -> tuple[float, np.ndarray | None]:
         self.h.run()
         status = self.h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:

@@ -7,8 +7,10 @@ with what is hidden and why. Every publication model reads its counts through th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -72,9 +74,37 @@ def read_cells(wh: Warehouse) -> pd.DataFrame:
     return values
 
 
+STATE = "marts.disclosure_state"
+
+
+def _digest(values: pd.DataFrame, policy: Policy) -> str:
+    """What the decision depends on: the counts, the policy and the layer's own code."""
+    h = hashlib.sha256(repr(policy).encode())
+    for module in ("suppression.py", "attack.py", "layer.py"):
+        h.update((Path(__file__).parent / module).read_bytes())
+    ordered = values.sort_values(KEYS, na_position="first").reset_index(drop=True)
+    h.update(pd.util.hash_pandas_object(ordered.astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _decided_before(wh: Warehouse, digest: str) -> bool:
+    if not (wh.table_exists("marts", "disclosure_state") and wh.table_exists("marts",
+                                                                            "disclosure_cells")):
+        return False
+    row = wh.fetchone(f"SELECT digest FROM {STATE}")
+    return bool(row and row[0] == digest)
+
+
 def decide(wh: Warehouse, policy: Policy) -> dict:
     started = time.monotonic()
     values = read_cells(wh)
+    digest = _digest(values, policy)
+    if _decided_before(wh, digest):
+        # the same counts under the same policy and code: the same decision (a night with
+        # nothing new, a rebuild of the publication); it took minutes on small registries
+        cells = wh.frame(f"SELECT * FROM {TABLE}")
+        log.info("disclosure: counts, policy and code unchanged; the decision stands")
+        return _report(cells, policy, rounds=0, exposed=0, started=started, reused=True)
     result = suppress(values, policy)
     cells = result.cells
     with wh.transaction():
@@ -82,6 +112,23 @@ def decide(wh: Warehouse, policy: Policy) -> dict:
         wh.execute(DDL)
         if len(cells):
             wh.bulk_insert(TABLE, cells[KEYS + ["num_hidden", "den_hidden", "reason"]])
+        wh.execute(f"DROP TABLE IF EXISTS {STATE}")
+        wh.execute(f"CREATE TABLE {STATE} (digest VARCHAR(64) NOT NULL)")
+        if not len(result.still_exposed):
+            wh.execute(f"INSERT INTO {STATE} VALUES (?)", [digest])
+    report = _report(cells, policy, result.rounds, len(result.still_exposed), started)
+    if len(result.still_exposed):
+        first = result.still_exposed.iloc[0]
+        raise DisclosureFailed(
+            f"{len(result.still_exposed)} hidden cell(s) can still be derived after "
+            f"{result.rounds} rounds, e.g. {first['family']} {first['level']} "
+            f"{first['unit_id'] or first['region_code'] or ''} {first['period_grain']} "
+            f"{first['period_start']}: {first['route']}")
+    return report
+
+
+def _report(cells: pd.DataFrame, policy: Policy, rounds: int, exposed: int, started: float,
+            reused: bool = False) -> dict:
     rates = summary(cells) if len(cells) else pd.DataFrame()
     total = len(cells)
     hidden = int(cells["num_hidden"].sum()) if total else 0
@@ -96,17 +143,10 @@ def decide(wh: Warehouse, policy: Policy) -> dict:
     report = {
         "policy": policy.name, "k": policy.k, "cells": total, "hidden": hidden,
         "primary": int((cells["reason"] == "primary").sum()) if total else 0,
-        "rounds": result.rounds, "still_exposed": len(result.still_exposed),
+        "rounds": rounds, "still_exposed": exposed, "reused": reused,
         "warnings": warnings, "seconds": round(time.monotonic() - started, 1),
     }
     log.info("disclosure: %s", report)
-    if len(result.still_exposed):
-        first = result.still_exposed.iloc[0]
-        raise DisclosureFailed(
-            f"{len(result.still_exposed)} hidden cell(s) can still be derived after "
-            f"{result.rounds} rounds, e.g. {first['family']} {first['level']} "
-            f"{first['unit_id'] or first['region_code'] or ''} {first['period_grain']} "
-            f"{first['period_start']}: {first['route']}")
     return report
 
 

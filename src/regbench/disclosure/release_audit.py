@@ -3,7 +3,7 @@
 Two kinds of attack on the tables of a publication schema (the warehouse's before publishing, or
 a published release file as an outsider has it):
 
-- linear: the indicator values, coverage and registrations as cells with every sum a reader
+- linear: the indicator values and registrations as cells with every sum a reader
   knows (attack.py), each hidden count bounded by linear programmes;
 - cross-table: a number in another table about a cell the values table hides (a p-chart point, a
   funnel point, an observed count), or a statistic that is not computed from published counts
@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from regbench.disclosure.attack import attack
@@ -29,7 +28,7 @@ KNOWN_TABLES = {
     "pub_indicator_values": "attacked (linear)",
     "pub_indicator_monthly": "a slice of pub_indicator_values",
     "pub_indicator_overview": "a slice of pub_indicator_values",
-    "pub_coverage": "attacked (linear)",
+    "pub_coverage": "ratios to a whole per cent, no counts",
     "pub_registrations": "attacked (linear)",
     "pub_spc": "cross-checked against pub_indicator_values",
     "pub_funnel": "cross-checked against pub_indicator_values",
@@ -39,7 +38,7 @@ KNOWN_TABLES = {
     "pub_suppression": "counts of hidden cells",
 }
 CELL_COLUMNS = ["family", "level", "unit_id", "region_code", "period_grain", "period_start",
-                "numerator", "denominator", "hidden"]
+                "numerator", "denominator", "hidden", "den_min"]
 TOLERANCE = 1e-9
 
 
@@ -71,7 +70,8 @@ def audit_release(read: Reader, tables: list[str], k: int,
                 for t in tables if t not in KNOWN_TABLES and not t.startswith("pub_ops_")]
     cells = release_cells(read, tables)
     if known_totals is not None and len(known_totals):
-        cells = pd.concat([cells, known_totals[CELL_COLUMNS]], ignore_index=True)
+        cells = pd.concat([cells, known_totals.assign(den_min=0.0)[CELL_COLUMNS]],
+                          ignore_index=True)
     if len(cells):
         result = attack(cells, k=k, shared_denominators=shared_denominators, truth=truth)
         for row in result[result["exposed"].astype(bool)].itertuples(index=False):
@@ -101,22 +101,17 @@ def release_cells(read: Reader, tables: list[str]) -> pd.DataFrame:
             "SELECT indicator_id AS family, level, unit_id, region_code, period_grain,"
             " period_start, numerator, denominator, suppressed AS hidden"
             " FROM publication.pub_indicator_values"))
-    if "pub_coverage" in tables:
-        frames.append(read(
-            "SELECT 'coverage__' || registry_id AS family, level, unit_id, region_code,"
-            " 'year' AS period_grain, make_date(event_year, 1, 1) AS period_start,"
-            " registered AS numerator, persons AS denominator, suppressed AS hidden"
-            " FROM publication.pub_coverage"))
     if "pub_registrations" in tables:
         frames.append(read(
             "SELECT 'registrations__' || registry_id AS family, 'unit' AS level, unit_id,"
             " CAST(NULL AS VARCHAR) AS region_code, 'month' AS period_grain, period_start,"
-            " 0 AS numerator, registrations AS denominator, suppressed AS hidden"
+            " 0 AS numerator, registrations AS denominator, suppressed AS hidden, 0 AS den_min"
             " FROM publication.pub_registrations"))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=CELL_COLUMNS)
     cells = pd.concat(frames, ignore_index=True)
+    cells["den_min"] = cells["den_min"].fillna(1.0) if "den_min" in cells else 1.0
     cells["period_start"] = pd.to_datetime(cells["period_start"]).dt.date
     cells["hidden"] = cells["hidden"].fillna(False).astype(bool)
     return cells
@@ -194,7 +189,7 @@ CROSS_CHECKS = [
          AND coalesce(v.region_code, '') = coalesce(o.region_code, '')
          AND v.period_grain = 'rolling_12m' AND v.period_start = o.period_start
         WHERE v.value_key IS NULL
-           OR (v.suppressed AND (o.rate IS NOT NULL OR o.rate_text NOT IN ('<{k}', '..')))
+           OR (v.suppressed AND (o.rate IS NOT NULL OR o.rate_text <> '..'))
            OR (v.denominator IS NULL AND o.denominator_text <> '..')""",
      "an overview value of a cell the values table hides"),
 ]
@@ -219,9 +214,3 @@ def cross_table(read: Reader, tables: set[str], k: int = 5) -> list[Finding]:
 def shared_denominator_sets(groups: pd.Series) -> list[set[str]]:
     sets = groups.groupby(groups).apply(lambda s: set(s.index))
     return [s for s in sets if len(s) > 1]
-
-
-def as_cells(frame: pd.DataFrame, hidden: np.ndarray | None = None) -> pd.DataFrame:
-    out = frame.rename(columns={"indicator_id": "family"})
-    out["hidden"] = False if hidden is None else hidden
-    return out[CELL_COLUMNS]

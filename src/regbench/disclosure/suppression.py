@@ -40,8 +40,9 @@ KEYS = ["registry_id", "indicator_id", "level", "unit_id", "region_code", "perio
         "period_start"]
 # the attacker's rounds of extra partners before the layer gives up and the audit refuses
 MAX_ROUNDS = 12
-# how far from a pinned cell the layer may look for cells to hide (in relations)
-MAX_DEPTH = 8
+# how far the layer widens around a cell the attacker still pins: partners per relation, and
+# every third step one relation further out
+MAX_DEPTH = 12
 
 
 @dataclass
@@ -136,15 +137,16 @@ def relations(cells: pd.DataFrame) -> pd.DataFrame:
     return members[["rel", "cell", "total", "kind"]]
 
 
-def _choose(candidates: pd.DataFrame, score: np.ndarray, den: np.ndarray, k: int) -> np.ndarray:
-    """One partner per relation among `candidates` (rel, cell): the smallest score >= k, else the
-    largest score, else the largest denominator."""
+def _choose(candidates: pd.DataFrame, score: np.ndarray, den: np.ndarray, k: int,
+            per_relation: int = 1) -> np.ndarray:
+    """Partners among `candidates` (rel, cell), `per_relation` of each relation: the smallest
+    score >= k first, then the largest scores, then the largest denominators."""
     s = score[candidates["cell"].to_numpy()]
     d = den[candidates["cell"].to_numpy()]
     tier = np.where(s >= k, 0, np.where(s > 0, 1, 2))
     key = np.where(tier == 0, s, np.where(tier == 1, -s, -d))
     ranked = candidates.assign(tier=tier, key=key).sort_values(["rel", "tier", "key", "cell"])
-    return ranked.drop_duplicates("rel")["cell"].to_numpy()
+    return ranked.groupby("rel", sort=False).head(per_relation)["cell"].unique()
 
 
 def fixpoint(members: pd.DataFrame, hidden: np.ndarray, score: np.ndarray, den: np.ndarray,
@@ -206,14 +208,18 @@ def suppress(values: pd.DataFrame, policy: Policy,
         columns={"indicator_id": "family"})
     exposed = pd.DataFrame()
     rounds, depth, last = 0, 0, None
+    # indicators are linked only through shared denominators: after the first round, only the
+    # groups where the attacker pinned something changed, so only they are attacked again
+    group_of = cells["indicator_id"].map(groups).to_numpy()
+    again = np.ones(len(cells), dtype=bool)
     for rounds in range(1, MAX_ROUNDS + 1):
-        exposed = attack(_release(cells, num_hidden, den_hidden), k=k,
-                         shared_denominators=_shared(groups), truth=truth)
+        exposed = attack(_release(cells, num_hidden, den_hidden)[again], k=k,
+                         shared_denominators=_shared(groups), truth=truth[again])
         exposed = exposed[exposed["exposed"]]
         if exposed.empty:
             break
-        # no progress: widen, from one partner per relation of a pinned cell to every published
-        # member of those relations and then of the relations around them
+        # no progress: widen, from one partner per relation of a pinned cell to more partners
+        # per relation, and then to the relations around them
         depth = depth + 1 if last is not None and len(exposed) >= last else depth
         last = len(exposed)
         log.info("disclosure round %d: the attacker pins %d hidden cell(s); hiding partners%s",
@@ -223,10 +229,10 @@ def suppress(values: pd.DataFrame, policy: Policy,
         while not added and depth <= MAX_DEPTH:
             for which, mask, by in (("den", den_hidden, den), ("num", num_hidden, score)):
                 pinned = _cell_index(cells, exposed[den_pinned if which == "den" else ~den_pinned])
-                around = _around(members, pinned, max(depth, 1))
+                around = _around(members, pinned, 1 + depth // 3)
                 around = around[~mask[around["cell"]] & ~fixed[around["cell"]]]
                 if len(around):
-                    chosen = around["cell"].unique() if depth else _choose(around, by, den, k)
+                    chosen = _choose(around, by, den, k, per_relation=1 + depth)
                     mask[chosen] = True
                     added += len(chosen)
             if not added:  # every member around is hidden already: look further out
@@ -234,6 +240,8 @@ def suppress(values: pd.DataFrame, policy: Policy,
         if not added:
             break
         den_hidden, num_hidden = close(den_hidden, num_hidden)
+        touched = set(groups[exposed["family"].unique()])
+        again = np.isin(group_of, list(touched))
 
     out = cells[KEYS + ["numerator", "denominator"]].copy()
     out["num_hidden"] = num_hidden
@@ -269,6 +277,7 @@ def _release(cells: pd.DataFrame, num_hidden: np.ndarray, den_hidden: np.ndarray
     seen["numerator"] = np.where(num_hidden, np.nan, cells["numerator"])
     seen["denominator"] = np.where(den_hidden, np.nan, cells["denominator"])
     seen["hidden"] = num_hidden
+    seen["den_min"] = np.where(_flag(cells, "count_only"), 0.0, 1.0)
     return seen
 
 
