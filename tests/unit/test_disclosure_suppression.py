@@ -143,3 +143,25 @@ def test_unit_months_have_the_hard_shapes():
     per_region = m.groupby("region_code")["unit_id"].nunique()
     assert per_region.min() == 1 and per_region.max() >= 4
     assert (m.groupby("unit_id")["month"].nunique() == 1).any()
+
+
+def test_a_total_published_elsewhere_is_never_taken_for_hidden():
+    """A registry's monthly registrations are known from the data-engineering tables: when that
+    total is small, the units must still hide each other (one unit with 1, the others 0)."""
+    rows = [("reg", "registrations__reg", "unit", u, None, "month", date(2026, 8, 1), 0, n, True,
+             False) for u, n in (("A", 1), ("B", 0), ("C", 0))]
+    rows.append(("reg", "registrations__reg", "national", None, None, "month", date(2026, 8, 1),
+                 0, 1, True, True))
+    cells = pd.DataFrame(rows, columns=["registry_id", "indicator_id", "level", "unit_id",
+                                        "region_code", "period_grain", "period_start",
+                                        "numerator", "denominator", "count_only", "fixed"])
+    result = suppress(cells, STANDARD)
+    c = result.cells.set_index(["level", "unit_id"])
+    assert result.still_exposed.empty
+    assert not c.loc[("national", None), "num_hidden"]
+    assert c.loc[("unit", "A"), "den_hidden"] and c["den_hidden"].sum() >= 2
+    released = _release(result.cells, result.cells["num_hidden"].to_numpy(),
+                        result.cells["den_hidden"].to_numpy()).assign(den_min=0.0)
+    national = (released["level"] == "national").to_numpy()
+    released.loc[national, ["numerator", "denominator", "hidden"]] = [0.0, 1.0, False]  # known
+    assert not attack(released, k=5)["exposed"].any()

@@ -182,6 +182,9 @@ def suppress(values: pd.DataFrame, policy: Policy,
     fixed = _flag(cells, "fixed")
     members = relations(cells)
     den_primary, num_primary = primary(cells, policy)
+    # a cell published elsewhere (a registry's monthly total) is known whatever it holds
+    den_primary &= ~fixed
+    num_primary &= ~fixed
     # a plain count (registrations) is protected by its size; a proportion by the smaller of
     # its numerator and complement
     score = np.where(_flag(cells, "count_only"), den, np.minimum(num, den - num))
