@@ -74,7 +74,7 @@ OPS_TABLES: dict[str, str] = {
                                               - INTERVAL '24 months')
                    THEN NULL
                    -- a coverage ratio as pub_coverage shows it, to a whole per cent
-                   WHEN w.check_name = 'coverage' THEN round(CAST(w.observed_value AS NUMERIC), 2)
+                   WHEN w.check_name = 'coverage' THEN floor(w.observed_value * 100 + 0.5) / 100
                    ELSE w.observed_value
                END AS DOUBLE PRECISION) AS observed_value,
                CAST(w.threshold_value AS DOUBLE PRECISION) AS threshold_value

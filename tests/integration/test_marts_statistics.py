@@ -32,7 +32,7 @@ def marts(tmp_path_factory):
     mp.delenv("REGBENCH_DUCKDB_PATH", raising=False)
     contracts = load_contracts(REPO_ROOT / "registries")
     generate(get_settings().inbox, contracts, REPO_ROOT / "dbt_project/seeds/units.csv",
-             scale=1.0, months=24)
+             scale=0.4, months=24)
     for registry in sorted(contracts):
         nightly.ingest(registry)
     built = nightly.build()
@@ -114,7 +114,9 @@ def test_funnel_limits_with_overdispersion(marts):
         phi = np.mean(np.clip(z, lo, hi) ** 2)
         i = len(z)
         w = 1 / s2
-        tau2 = (i * phi - (i - 1)) / (w.sum() - (w ** 2).sum() / w.sum()) if i * phi > i - 1 else 0.0
+        # one published unit: no spread to estimate (the marts' guard too)
+        tau2 = ((i * phi - (i - 1)) / (w.sum() - (w ** 2).sum() / w.sum())
+                if i * phi > i - 1 and i > 1 else 0.0)
         assert grp["phi"].iloc[0] == pytest.approx(phi, abs=TOL)
         assert grp["tau2"].iloc[0] == pytest.approx(tau2, abs=TOL)
         sd = np.sqrt(s2 + tau2)
@@ -157,7 +159,8 @@ def test_p_chart_and_anhoej_rules(marts):
             assert row.longest_run_max == round(math.log2(len(useful)) + 3)
             assert row.crossings_min == int(stats.binom.ppf(0.05, len(useful) - 1, 0.5))
         checked += 1
-    assert checked > 100
+    # series over published months only: fewer than before the disclosure layer
+    assert checked > 50
 
 
 def _groups(seq):

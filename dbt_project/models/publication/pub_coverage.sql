@@ -11,7 +11,8 @@ select
     cast(u.unit_name as varchar(200)) as unit_name,
     cast(c.region_code as varchar(6)) as region_code,
     c.event_year,
-    cast(case when d.num_hidden then null else round(cast(c.coverage as numeric), 2) end
+    -- half up in floating point: the same on DuckDB and PostgreSQL (numeric rounding was not)
+    cast(case when d.num_hidden then null else floor(c.coverage * 100 + 0.5) / 100 end
          as double precision) as coverage,
     d.num_hidden as suppressed
 from {{ ref('fct_coverage') }} as c
