@@ -80,8 +80,12 @@ def disclosure_findings(wh: Warehouse, k: int) -> tuple[list, int]:
     it examined). Its extra knowledge: which indicators share a denominator and the registries'
     monthly registration totals; the true counts only spare it linear programmes."""
     from regbench.disclosure.layer import read_cells
-    from regbench.disclosure.release_audit import audit_release, shared_denominator_sets
-    from regbench.disclosure.suppression import denominator_groups, publishable
+    from regbench.disclosure.release_audit import audit_release
+    from regbench.disclosure.suppression import (
+        denominator_groups,
+        publishable,
+        shared_denominator_sets,
+    )
     from regbench.publish import publication_tables
 
     truth = publishable(read_cells(wh))

@@ -209,8 +209,3 @@ def cross_table(read: Reader, tables: set[str], k: int = 5) -> list[Finding]:
         if len(rows) > 20:
             findings.append(Finding(table, f"... and {len(rows) - 20} more", route))
     return findings
-
-
-def shared_denominator_sets(groups: pd.Series) -> list[set[str]]:
-    sets = groups.groupby(groups).apply(lambda s: set(s.index))
-    return [s for s in sets if len(s) > 1]

@@ -217,7 +217,7 @@ def suppress(values: pd.DataFrame, policy: Policy,
     again = np.ones(len(cells), dtype=bool)
     for rounds in range(1, MAX_ROUNDS + 1):
         exposed = attack(_release(cells, num_hidden, den_hidden)[again], k=k,
-                         shared_denominators=_shared(groups), truth=truth[again])
+                         shared_denominators=shared_denominator_sets(groups), truth=truth[again])
         exposed = exposed[exposed["exposed"]]
         if exposed.empty:
             break
@@ -284,7 +284,8 @@ def _release(cells: pd.DataFrame, num_hidden: np.ndarray, den_hidden: np.ndarray
     return seen
 
 
-def _shared(groups: pd.Series) -> list[set[str]]:
+def shared_denominator_sets(groups: pd.Series) -> list[set[str]]:
+    """The attacker's `shared_denominators` from `denominator_groups`."""
     sets = groups.groupby(groups).apply(lambda s: set(s.index))
     return [s for s in sets if len(s) > 1]
 
