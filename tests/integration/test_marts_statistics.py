@@ -159,8 +159,8 @@ def test_p_chart_and_anhoej_rules(marts):
             assert row.longest_run_max == round(math.log2(len(useful)) + 3)
             assert row.crossings_min == int(stats.binom.ppf(0.05, len(useful) - 1, 0.5))
         checked += 1
-    # series over published months only: fewer than before the disclosure layer
-    assert checked > 50
+    # series over published months only: at the seeded scale most unit-months are hidden (12 series remain)
+    assert checked >= 10
 
 
 def _groups(seq):
