@@ -1,7 +1,16 @@
 """Swedish personal identity numbers: personnummer, samordningsnummer and regional reserve numbers.
 
 - 12 digits `YYYYMMDDNNNC` (optionally `YYYYMMDD-NNNC`) or 10 digits `YYMMDD-NNNC`; the separator is
-  `+` from the year the person turns 100, and the century of a 10-digit number follows from it.
+  `+` from the start of the year the person turns 100 (Skatteverket SKV 704), and the century of a
+  10-digit number follows from it. Let base be the latest year <= today's year ending in YY:
+  - `-` or no separator: base; if that birth date is still to come this year (YY is this year's),
+    base - 100 instead (lenient: a `-` written by mistake for someone turning 100 this year).
+  - `+`: base - 100, whether or not the birthday has come yet this year.
+  A 10-digit number cannot tell apart a baby born earlier this year from a person who turned 100
+  earlier this year written with `-` by mistake: it is read as the baby.
+- Plausible birth years: from today's year - 130 up to today (no one has lived 130 years). A date
+  outside (a century typo such as 1826 or 1066 with a valid check digit) is refused with rule
+  `pnr_date`: such dates must never reach the warehouse, where they may not even be representable.
 - C is a Luhn check digit over the 10-digit form YYMMDDNNN.
 - Samordningsnummer: day + 60.
 - Reserve numbers (regional, not valid personnummer) are kept and flagged, never guessed.
@@ -68,22 +77,24 @@ def _real_date(yyyymmdd: str) -> tuple[date | None, bool]:
         return None, coordination
 
 
-def _century(yymmdd: str, sep: str, today: date) -> int:
+def earliest_plausible_birth_year(today: date) -> int:
+    return today.year - 130
+
+
+def _birth_year(yymmdd: str, sep: str, today: date) -> int:
+    """The four-digit birth year of a 10-digit number (rule in the module docstring)."""
     yy = int(yymmdd[:2])
     month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
     if day > 60:
         day -= 60
-    century = today.year // 100 * 100
-    year = century + yy
-    try:
-        born = date(year, month, day)
-    except ValueError:
-        born = date(year, 1, 1)
-    if born > today:
-        year -= 100
+    base = today.year - (today.year - yy) % 100
     if sep == "+":
-        year -= 100
-    return year // 100 * 100
+        return base - 100
+    # only this year's dates can lie in the future; compared without building a date, which
+    # may not exist (it is then refused as pnr_date whatever the century)
+    if base == today.year and (month, day) > (today.month, today.day):
+        return base - 100
+    return base
 
 
 def parse_pnr(raw: str, *, today: date | None = None) -> Pnr:
@@ -102,7 +113,7 @@ def parse_pnr(raw: str, *, today: date | None = None) -> Pnr:
         digits = m12.group(1) + m12.group(2)
     elif m10:
         yymmdd, sep, rest = m10.groups()
-        digits = f"{_century(yymmdd, sep, today) // 100:02d}{yymmdd}{rest}"
+        digits = f"{_birth_year(yymmdd, sep, today) // 100:02d}{yymmdd}{rest}"
     else:
         reserve = _reserve(text)
         if reserve is not None:
@@ -117,6 +128,10 @@ def parse_pnr(raw: str, *, today: date | None = None) -> Pnr:
         raise InvalidPersonnummer("pnr_date", "personnummer holds a date that does not exist")
     if born > today:
         raise InvalidPersonnummer("pnr_date", "personnummer holds a birth date in the future")
+    if born.year < earliest_plausible_birth_year(today):
+        raise InvalidPersonnummer(
+            "pnr_date", "personnummer holds an implausible birth year (more than 130 years ago); "
+            "a century typo?")
     if luhn_check_digit(digits[2:11]) != int(digits[11]):
         raise InvalidPersonnummer("pnr_checksum", "personnummer has a wrong check digit")
     return Pnr(
@@ -158,7 +173,9 @@ def valid_plain_twelve_digit(values: list[str], today: date) -> dict[str, Pnr]:
     month = d[:, 4] * 10 + d[:, 5]
     day = d[:, 6] * 10 + d[:, 7]
     coordination = day > 60
-    sane = (year >= 1800) & (year <= 2200)  # outside, parse_pnr decides
+    # the plausible years parse_pnr accepts; outside, parse_pnr refuses it (and pandas might not
+    # represent the date at all, so it is never built)
+    sane = (year >= earliest_plausible_birth_year(today)) & (year <= today.year)
     born = pd.to_datetime(
         pd.DataFrame({"year": np.where(sane, year, 2000), "month": month,
                       "day": np.where(coordination, day - 60, day)}),

@@ -112,5 +112,62 @@ def test_column_wise_fast_path_accepts_exactly_what_parse_pnr_accepts_and_agrees
             continue
         if value in fast:
             assert fast[value] == slow, value
-        else:  # only other forms, or years far outside any registry, take the slow path
-            assert not (len(value) == 12 and value.isdigit() and 1800 <= int(value[:4]) <= 2200), value
+        else:  # only other forms take the slow path: every bare 12 digits parse_pnr accepts is here
+            assert not (len(value) == 12 and value.isdigit()), value
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 24), date(2024, 2, 29), date(2000, 1, 1)])
+def test_column_wise_fast_path_agrees_with_parse_pnr_on_edge_years(today):
+    """Years pandas cannot represent (before 1677 or after 2262) and the plausibility bound
+    (today.year - 130) must neither crash the fast path nor make it disagree with parse_pnr."""
+    from regbench.personnummer import earliest_plausible_birth_year, valid_plain_twelve_digit
+
+    lo = earliest_plausible_birth_year(today)
+    years = [0, 1, 1066, 1676, 1677, 1678, 1800, 1826, 1850, 1895, 1896, 1897, lo - 1, lo, lo + 1,
+             1899, 1900, 1999, 2000, today.year - 1, today.year, today.year + 1, 2262, 2263, 2999,
+             9999]
+    mmdds = ["0101", "0229", "0289", "0230", "1231", "1291", f"{today.month:02d}{today.day:02d}",
+             "1301", "0001", "0100"]
+    values = [make(f"{y:04d}{md}", serial) for y in years for md in mmdds for serial in ("238", "241")]
+    values += [v[:-1] + str((int(v[-1]) + 1) % 10) for v in values[::7]]  # wrong check digits
+    fast = valid_plain_twelve_digit(values, today)
+    accepted = 0
+    for value in values:
+        try:
+            slow = parse_pnr(value, today=today)
+        except InvalidPersonnummer as err:
+            assert value not in fast, value
+            if int(value[:4]) < lo or int(value[:4]) > today.year:
+                assert err.rule == "pnr_date", value
+            continue
+        accepted += 1
+        assert fast.get(value) == slow, value
+        assert lo <= slow.birth_date.year <= today.year
+    assert accepted > 50
+
+
+def test_plus_before_this_years_birthday_is_the_year_the_person_turns_100():
+    """Issue 17: `+` is written from the start of the year the person turns 100 (SKV 704), so a
+    birthday later this year must not push the birth a second century back."""
+    today = date(2026, 12, 1)
+    full = make("19261215")
+    p = parse_pnr(f"261215+{full[8:]}", today=today)
+    assert p.birth_date == date(1926, 12, 15)
+    assert p.normalised == full
+
+
+@pytest.mark.parametrize(("yyyymmdd", "today"), [
+    ("19261215", date(2026, 12, 1)),   # turns 100 later this year
+    ("19260301", date(2026, 12, 1)),   # turned 100 earlier this year
+    ("19261201", date(2026, 12, 1)),   # turns 100 today
+    ("19200305", date(2026, 11, 24)),
+    ("19040229", date(2004, 2, 29)),   # born on a leap day, turns 100 on one
+    ("19261275", date(2026, 12, 1)),   # samordningsnummer, birthday later this year
+])
+def test_plus_ten_digits_and_twelve_digits_give_the_same_normalised_number(yyyymmdd, today):
+    """Pseudonyms and opt-out lists match on Pnr.normalised: both forms must agree."""
+    full = make(yyyymmdd)
+    ten = parse_pnr(f"{full[2:8]}+{full[8:]}", today=today)
+    twelve = parse_pnr(full, today=today)
+    assert ten.normalised == twelve.normalised == full
+    assert ten == twelve
