@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from regbench.contracts import Column, ColumnType, Contract, Entity
+from regbench.file_sniffing import decode_text
+from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
 
@@ -26,19 +28,6 @@ FIRST_DATA_ROW = 2
 FALLBACK_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 TRUE_WORDS = {"true", "1", "ja", "j", "yes", "x"}
 FALSE_WORDS = {"false", "0", "nej", "n", "no"}
-
-
-class FileRejected(Exception):
-    """The whole file cannot be loaded; carries what went wrong and where, never a data value."""
-
-    def __init__(self, rule: str, message: str, *, row: int | None = None, column: str | None = None,
-                 action: str = ""):
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
-        self.row = row
-        self.column = column
-        self.action = action
 
 
 @dataclass(frozen=True)
@@ -66,25 +55,6 @@ class ParsedFile:
         return len(self.frame)
 
 
-def detect_encoding(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "cp1252"
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    enc = detect_encoding(data)
-    try:
-        return data.decode(enc), enc
-    except UnicodeDecodeError:
-        # bytes undefined in cp1252 (0x81, 0x8d, ...): latin-1 maps every byte
-        return data.decode("latin-1"), "latin-1"
-
-
 def parse_file(
     path: Path,
     contract: Contract,
@@ -104,7 +74,7 @@ def parse_file(
     if path.suffix.lower() == ".xlsx":
         table, encoding = _read_xlsx(path), "xlsx"
     else:
-        text, encoding = decode(data)
+        text, encoding = decode_text(data, path.name)
         table = _read_table(text, fmt.delimiter, path.name)
         _reject_if_truncated(text, fmt.delimiter, table, path.name)
     header = [h.replace("\ufeff", "").strip() for h in table.columns]
