@@ -11,6 +11,15 @@ import re
 from regbench.parse_errors import FileRejected
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+# longest first: the UTF-32 little-endian mark begins with the UTF-16 one
+_UNICODE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32 little-endian"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32 big-endian"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16 little-endian"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16 big-endian"),
+)
+# how many leading bytes are looked at to recognise UTF-16/32 text without a byte-order mark
+_SNIFF_BYTES = 4096
 # a valid UTF-8 multi-byte sequence; Windows-1252 text almost never holds one (an "Ã" followed by
 # a punctuation byte), so finding one next to bytes that are not UTF-8 means two encodings
 _UTF8_MULTIBYTE = re.compile(
@@ -26,12 +35,86 @@ def line_of(data: bytes, offset: int) -> int:
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding) of a delimited-text export: UTF-8 (with or without a byte-order mark), or
-    Windows-1252 / Latin-1 when the bytes are not UTF-8 at all. Bytes that are UTF-8 in one line and
-    something else in another are refused: any single choice garbles one of them."""
+    """(text, encoding) of a delimited-text export: UTF-8 (with or without a byte-order mark),
+    UTF-16 or UTF-32 with a byte-order mark, or Windows-1252 / Latin-1 when the bytes are not UTF-8
+    at all. Refused: bytes that are UTF-8 in one line and something else in another (any single
+    choice garbles one of them), UTF-16/32 without a byte-order mark, and NUL bytes."""
+    for bom, codec, label in _UNICODE_BOMS:
+        if data.startswith(bom):
+            return _unicode_with_bom(data[len(bom):], name, codec, label), codec
+    _reject_nul_bytes(data, name)
     if data.startswith(_UTF8_BOM):
         return _utf8(data[len(_UTF8_BOM):], name, "utf-8-sig")
     return _utf8(data, name, "utf-8")
+
+
+def _unicode_with_bom(body: bytes, name: str, codec: str, label: str) -> str:
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = body[:exc.start - exc.start % (4 if "32" in codec else 2)].decode(
+            codec, errors="replace").count("\n") + 1
+        raise FileRejected(
+            "encoding_invalid",
+            f"{name}: the file starts with the byte-order mark of {label} but line {line} is not "
+            f"valid {label}",
+            row=line, action=ONE_ENCODING,
+        ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise FileRejected(
+            "nul_bytes",
+            f"{name}: line {line} holds a NUL character, which no text export contains; the file "
+            "may have been damaged in transfer",
+            row=line, action="Export the file again as text and deliver it again.",
+        )
+    return text
+
+
+def _reject_nul_bytes(data: bytes, name: str) -> None:
+    """UTF-16/32 text without a byte-order mark (every other byte NUL) or stray NUL bytes."""
+    first = data.find(b"\x00")
+    if first < 0:
+        return
+    likely = _likely_wide_encoding(data[:_SNIFF_BYTES])
+    if likely is not None:
+        rule, label = likely
+        raise FileRejected(
+            rule,
+            f"{name}: the file looks like {label} text without a byte-order mark (most of its "
+            "bytes are NUL); it cannot be read reliably without knowing the encoding",
+            row=None,
+            action="Export the file again as UTF-8 (or as Unicode text with a byte-order mark) "
+            "and deliver it again.",
+        )
+    line = line_of(data, first)
+    raise FileRejected(
+        "nul_bytes",
+        f"{name}: line {line} holds a NUL byte, which no text export contains; the file may have "
+        "been damaged in transfer or not be a text file",
+        row=line, action="Export the file again as text (CSV) and deliver it again.",
+    )
+
+
+def _likely_wide_encoding(sample: bytes) -> tuple[str, str] | None:
+    """(rule, label) when the NUL bytes of `sample` sit where UTF-32 or UTF-16 text puts them."""
+
+    def nul_share(start: int, step: int) -> float:
+        part = sample[start::step]
+        return part.count(0) / len(part) if part else 0.0
+
+    if len(sample) >= 8:
+        by4 = [nul_share(i, 4) for i in range(4)]
+        if min(by4[1:]) > 0.9 and by4[0] < 0.1:
+            return "utf32_without_bom", "UTF-32 little-endian"
+        if min(by4[:3]) > 0.9 and by4[3] < 0.1:
+            return "utf32_without_bom", "UTF-32 big-endian"
+    even, odd = nul_share(0, 2), nul_share(1, 2)
+    if odd > 0.6 and even < 0.1:
+        return "utf16_without_bom", "UTF-16 little-endian"
+    if even > 0.6 and odd < 0.1:
+        return "utf16_without_bom", "UTF-16 big-endian"
+    return None
 
 
 def _utf8(data: bytes, name: str, encoding: str) -> tuple[str, str]:

@@ -54,3 +54,37 @@ def test_a_pure_windows_1252_file_still_loads(tmp_path):
     assert parsed.encoding == "cp1252"
     assert parsed.frame.loc[2, "kommentar"] == "Ärende på Åre, ö°½ – “citat”"
     assert parsed.frame.loc[3, "kommentar"] == "Öland"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
+                                   "utf-32-be"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_decoded(tmp_path, codec):
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff", "utf-32-le": b"\xff\xfe\x00\x00",
+           "utf-32-be": b"\x00\x00\xfe\xff"}.get(codec, b"")
+    text = "\r\n".join([HEADER, row(pnr("19400101"), extra="Avled på Södersjukhuset"),
+                        row(pnr("19400102"))]) + "\r\n"
+    parsed = _write_and_parse(tmp_path, bom + text.encode(codec))
+    assert parsed.encoding.startswith(codec[:6])
+    assert parsed.frame.loc[2, "kommentar"] == "Avled på Södersjukhuset"
+    assert not parsed.rejects and parsed.rows_total == 2
+
+
+@pytest.mark.parametrize(("codec", "named"), [("utf-16-le", "UTF-16 little-endian"),
+                                              ("utf-16-be", "UTF-16 big-endian")])
+def test_utf16_without_a_byte_order_mark_is_rejected_naming_the_likely_encoding(tmp_path, codec,
+                                                                                named):
+    text = "\r\n".join([HEADER, row(pnr("19400101"), extra="Avled på Södersjukhuset")]) + "\r\n"
+    with pytest.raises(FileRejected) as err:
+        _write_and_parse(tmp_path, text.encode(codec))
+    assert err.value.rule == "utf16_without_bom"
+    assert named in err.value.message
+    assert "\x00" not in err.value.message and "UTF-8" in err.value.action
+
+
+def test_nul_bytes_in_a_text_file_are_rejected_naming_the_line(tmp_path):
+    data = _lines(HEADER.encode(), row(pnr("19400101")).encode(),
+                  row(pnr("19400102")).encode().replace(b";1;1;", b";1\x00\x00;1;"))
+    with pytest.raises(FileRejected) as err:
+        _write_and_parse(tmp_path, data)
+    assert (err.value.rule, err.value.row) == ("nul_bytes", 3)
+    assert "line 3" in err.value.message and "\x00" not in err.value.message
