@@ -77,16 +77,14 @@ def parse_file(
         text, encoding = decode_text(data, path.name)
         table = _read_table(text, fmt.delimiter, path.name)
         _reject_if_truncated(text, fmt.delimiter, table, path.name)
-    header = [h.replace("\ufeff", "").strip() for h in table.columns]
-    table.columns = header
-    mapping, extra = _match_header(header, entity, path.name)
-    if table.empty:
+    mapping, extra = _match_header(table.header, entity, path.name)
+    body = table.body
+    if body.empty:
         raise FileRejected(
             "no_rows", f"{path.name}: the file has a header but no data rows",
             row=FIRST_DATA_ROW,
             action="Check that the export was not cut off; deliver it again with its rows.",
         )
-    table.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(table))
 
     markers = {m.strip().lower() for m in fmt.missing_values}
     out: dict[str, pd.Series] = {}
@@ -94,9 +92,9 @@ def parse_file(
     for col in entity.columns:
         source = mapping.get(col.name)
         raw = (
-            _clean(table[source], markers)
+            _clean(body[source], markers)
             if source is not None
-            else pd.Series([None] * len(table), index=table.index, dtype=object)
+            else pd.Series([None] * len(body), index=body.index, dtype=object)
         )
         if col.required:
             problems.append((raw.isna(), col.name, "required_missing"))
@@ -112,17 +110,51 @@ def parse_file(
             problems.append((bad_mask, col.name, rule))
 
     problems.extend(_impossible_dates(out, entity, born, today))
-    frame = pd.DataFrame(out, index=table.index)
+    frame = pd.DataFrame(out, index=body.index)
     rejects, rejected_rows = _collect(problems)
     _reject_duplicates(frame, entity, rejected_rows, rejects)
     return ParsedFile(frame, rejects, rejected_rows, extra, encoding)
 
 
-def _read_table(text: str, delimiter: str, name: str) -> pd.DataFrame:
+@dataclass
+class _Table:
+    """A delivered table as text: the header as written (byte-order mark and outer whitespace
+    removed) and the body with one column per header position, every cell a str (missing ""),
+    indexed by row number."""
+
+    header: list[str]
+    body: pd.DataFrame
+
+
+def _read_table(text: str, delimiter: str, name: str) -> _Table:
+    """Read with one spare column past the header: a delimiter after every data row but not after
+    the header would otherwise make pandas take the first column as the index and shift the rest."""
+    width = len(_read_csv(text, delimiter, name, nrows=1).columns)
+    frame = _read_csv(text, delimiter, name, names=range(width + 1))
+    header = [str(h).replace("\ufeff", "").strip() for h in frame.iloc[0, :width]]
+    body = frame.iloc[1:]
+    body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
+    spare = body[width]
+    filled = spare.to_numpy() != ""
+    if filled.any():
+        row = int(body.index[filled.argmax()])
+        raise FileRejected(
+            "extra_field",
+            f"{name}: row {row} has a value in field {width + 1}, after the last of the header's "
+            f"{width} columns; a delimiter inside an unquoted value, or a column without a header, "
+            "would shift the values into the wrong columns",
+            row=row,
+            action="Quote values that contain the delimiter (or give every column a header) and "
+            "deliver the export again.",
+        )
+    return _Table(header, body.drop(columns=width))
+
+
+def _read_csv(text: str, delimiter: str, name: str, **kwargs) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-            na_filter=False, quoting=csv.QUOTE_MINIMAL, engine="c",
+            io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+            na_filter=False, quoting=csv.QUOTE_MINIMAL, engine="c", **kwargs,
         )
     except pd.errors.EmptyDataError:
         raise FileRejected("no_header", f"{name}: the file has no header line",
@@ -138,32 +170,37 @@ def _read_table(text: str, delimiter: str, name: str) -> pd.DataFrame:
         ) from None
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _read_xlsx(path: Path) -> _Table:
     """The first sheet of an Excel export, every cell as text (dates as ISO, as Excel stored them)."""
     try:
-        table = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+        frame = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise FileRejected(
             "unreadable_xlsx", f"{path.name}: the Excel file cannot be opened ({type(exc).__name__})",
             action="Open the file in Excel, save it again as .xlsx (or export CSV) and deliver it again.",
         ) from None
-    table.columns = [str(c) for c in table.columns]
-    return table.fillna("")
+    frame = frame.fillna("")
+    header = [str(h).strip() for h in frame.iloc[0]] if len(frame) else []
+    body = frame.iloc[1:]
+    body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
+    body.columns = range(len(header))
+    return _Table(header, body)
 
 
-def _reject_if_truncated(text: str, delimiter: str, table: pd.DataFrame, name: str) -> None:
+def _reject_if_truncated(text: str, delimiter: str, table: _Table, name: str) -> None:
     """A file that ends in the middle of a row was cut off in transfer; loading it would lose rows."""
-    if not len(table) or text.endswith(("\n", "\r")):
+    if not len(table.body) or text.endswith(("\n", "\r")):
         return
     last = text.rsplit("\n", 1)[-1]
     fields = next(csv.reader([last], delimiter=delimiter), [])
-    if len(fields) < len(table.columns):
-        row = FIRST_DATA_ROW + len(table) - 1
+    width = len(table.header)
+    if len(fields) < width:
+        row = int(table.body.index[-1])
         raise FileRejected(
             "truncated_file",
             f"{name}: the file ends in the middle of row {row} ({len(fields)} of "
-            f"{len(table.columns)} columns, no final line break); it was probably cut off in transfer",
-            row=row, column=str(table.columns[len(fields) - 1]) if fields else None,
+            f"{width} columns, no final line break); it was probably cut off in transfer",
+            row=row, column=table.header[len(fields) - 1] if fields else None,
             action="Deliver the complete export again; the earlier rows are not loaded on their own.",
         )
 
@@ -175,19 +212,20 @@ def _line_of(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _match_header(header: list[str], entity: Entity, name: str) -> tuple[dict[str, str], list[str]]:
+def _match_header(header: list[str], entity: Entity, name: str) -> tuple[dict[str, int], list[str]]:
+    """{contract column: header position} and the header names no contract column takes."""
     lookup: dict[str, str] = {}
     for col in entity.columns:
         for alias in col.header_names:
             lookup.setdefault(alias, col.name)
-    mapping: dict[str, str] = {}
+    mapping: dict[str, int] = {}
     extra: list[str] = []
-    for h in header:
+    for pos, h in enumerate(header):
         target = lookup.get(h.lower())
         if target is None or target in mapping:
             extra.append(h)
         else:
-            mapping[target] = h
+            mapping[target] = pos
     missing = [c.name for c in entity.columns if c.required and c.name not in mapping]
     if missing:
         raise FileRejected(

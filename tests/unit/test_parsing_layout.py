@@ -1,0 +1,30 @@
+"""How a delimited file is laid out: header, delimiters, records and where the file ends."""
+
+import pytest
+from test_parsing import HEADER, parse, pnr, row
+
+from regbench.parsing import FileRejected
+
+
+def test_a_delimiter_after_every_data_row_but_not_after_the_header_loads_unshifted(tmp_path):
+    lines = [HEADER] + [row(pnr("19400101", serial=f"{100 + i}"), extra="lugnt") + ";"
+                        for i in range(3)]
+    lines.append(row(pnr("19400102")))  # one row without it
+    parsed = parse(tmp_path, "\r\n".join(lines) + "\r\n")
+    assert not parsed.rejects
+    assert parsed.rows_total == 4 and list(parsed.frame.index) == [2, 3, 4, 5]
+    assert parsed.frame.loc[2, "enhetskod"] == "SE2321000137-P107"
+    assert parsed.frame.loc[2, "kommentar"] == "lugnt"
+    assert parsed.frame.loc[2, "person_id"] is not None
+    assert parsed.extra_columns == []
+
+
+def test_a_value_after_the_last_header_column_rejects_the_file_naming_the_row(tmp_path):
+    lines = [HEADER, row(pnr("19400101")) + ";", row(pnr("19400102")) + ";",
+             row(pnr("19400103"), extra="a") + ";b", row(pnr("19400104")) + ";"]
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, "\n".join(lines) + "\n")
+    assert err.value.rule == "extra_field"
+    assert err.value.row == 4
+    assert "row 4" in err.value.message and "13" in err.value.message
+    assert ";b" not in err.value.message
