@@ -301,29 +301,42 @@ def publish_rollback(
 @quarantine_app.command("list")
 def quarantine_list() -> None:
     """List quarantined files with their reason."""
+    from rich.markup import escape
+
+    from regbench.redaction import redact
+
     settings = get_settings()
     table = Table("registry", "file", "rule", "where", "sha256")
     for reason_file in sorted(settings.quarantine.glob("*/*/reason.json")):
         r = json.loads(reason_file.read_text(encoding="utf-8"))
         where = " ".join(x for x in (f"row {r['row']}" if r["row"] else "",
                                      f"column {r['column']}" if r["column"] else "") if x)
-        table.add_row(r["registry_id"], r["original_name"], r["rule"], where, r["file_id"][:12])
+        table.add_row(*(escape(cell) for cell in (r["registry_id"], redact(r["original_name"]),
+                                                   r["rule"], where, r["file_id"][:12])))
     console.print(table)
 
 
 @quarantine_app.command("show")
-def quarantine_show(file_id: str) -> None:
-    """Show why a file is quarantined (sha256 or its first characters)."""
-    settings = get_settings()
-    matches = [p for p in settings.quarantine.glob("*/*") if p.name.startswith(file_id)]
-    if len(matches) != 1:
-        console.print(f"[red]{len(matches)} quarantined files match {file_id!r}")
-        raise typer.Exit(1)
-    sys.stdout.write((matches[0] / "README.txt").read_text(encoding="utf-8"))
+def quarantine_show(
+    file_id: str = typer.Argument(..., help="sha256 of the file, or its first characters"),
+) -> None:
+    """Show why a file is quarantined, what to do, and its history (releases with their notes)."""
+    from rich.markup import escape
+
+    from regbench.quarantine import QuarantineError, describe, find_waiting
+
+    try:
+        _, folder = find_waiting(get_settings(), file_id)
+    except QuarantineError as exc:
+        console.print(f"[red]{escape(str(exc))}")
+        raise typer.Exit(1) from None
+    sys.stdout.write(describe(folder))
 
 
-def _quarantine_action(action, prefix: str, **kwargs) -> None:
+def _quarantine_action(action, done: str, prefix: str, **kwargs) -> None:
     from datetime import datetime
+
+    from rich.markup import escape
 
     from regbench.quarantine import QuarantineError
     from regbench.warehouse import Warehouse
@@ -334,14 +347,15 @@ def _quarantine_action(action, prefix: str, **kwargs) -> None:
             wh.ensure_ops()
             found = action(settings, wh, prefix, now=datetime.now().replace(microsecond=0), **kwargs)
     except QuarantineError as exc:
-        console.print(f"[red]{exc}")
+        console.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(1) from None
     except Exception as exc:
         if "lock" not in str(exc).lower():
             raise
         console.print("[red]The warehouse is in use by a running pipeline; try again when it ends.")
         raise typer.Exit(1) from None
-    console.print(f"{found.registry_id}: {found.original_name} ({found.file_id[:12]}) {action.__name__}d")
+    # found.original_name is redacted by regbench.quarantine
+    console.print(escape(f"{found.registry_id}: {found.original_name} ({found.file_id[:12]}) {done}"))
 
 
 @quarantine_app.command("release")
@@ -349,12 +363,13 @@ def quarantine_release(
     file_id: str = typer.Argument(..., help="sha256 of the file, or its first characters"),
     accept: bool = typer.Option(False, help="Load it despite the file-level quality gates; "
                                 "rows that break a rule are still rejected one by one."),
-    note: str = typer.Option("", help="Why, for the ledger."),
+    note: str = typer.Option("", help="Why, for the ledger and the file's quarantine history."),
 ) -> None:
     """Send a quarantined file back to the next run (after fixing the contract, or with --accept)."""
     from regbench.quarantine import release
 
-    _quarantine_action(release, file_id, accept=accept, note=note)
+    _quarantine_action(release, "released with --accept" if accept else "released for retry",
+                       file_id, accept=accept, note=note)
     console.print("It is taken in at the next run (`regbench run` or the registry's ingest DAG).")
 
 
@@ -366,7 +381,7 @@ def quarantine_discard(
     """Never load a quarantined file. It stays in the lake and the ledger says who and why."""
     from regbench.quarantine import discard
 
-    _quarantine_action(discard, file_id, note=note)
+    _quarantine_action(discard, "discarded", file_id, note=note)
 
 
 if __name__ == "__main__":
