@@ -9,15 +9,17 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import traceback
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 
-from regbench import raw_changes
+from regbench import inbox, raw_changes
 from regbench.config import Settings
 from regbench.contracts import Contract, load_contracts
-from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract
+from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract, pending
 from regbench.optouts import apply_optout_list, remove_opted_out
 from regbench.parsing import FileRejected, ParsedFile, parse_file
 from regbench.pseudonym import Pseudonymiser, load_key
@@ -76,6 +78,8 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
         except SourceError as exc:
             report.source_error = str(exc)
             log.error("%s: %s", registry_id, exc)
+        folders = {c.inbox_folder for c in load_contracts(settings.contracts_dir).values()}
+        inbox.record(wh, None, inbox.strays(settings.inbox, folders), now)
         deliveries = extract(settings, wh, contract, now)
         report.files_new = len(deliveries)
         log.info("%s: %d file(s) to process", registry_id, len(deliveries))
@@ -85,14 +89,22 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
 
         validator = DoorValidator(settings.gx_dir)
         door = load_thresholds(settings.thresholds_dir, registry_id).door
-        for n, delivery in enumerate(deliveries, start=1):
-            _process(settings, wh, contract, delivery, pseudonymiser, units, validator, door,
-                     report, now)
-            log.info(
-                "%s: %d/%d %s done (%d rows loaded, %d rejected so far)",
-                registry_id, n, len(deliveries), delivery.original_name,
-                report.rows_loaded, report.rows_rejected,
-            )
+        # a correction can send files whose rows duplicated the superseded file back to `received`;
+        # they are processed again in the same run (bounded: a reload never supersedes anything)
+        for _ in range(3):
+            for n, delivery in enumerate(deliveries, start=1):
+                _process(settings, wh, contract, delivery, pseudonymiser, units, validator, door,
+                         report, now)
+                log.info(
+                    "%s: %d/%d %s done (%d rows loaded, %d rejected so far)",
+                    registry_id, n, len(deliveries), delivery.original_name,
+                    report.rows_loaded, report.rows_rejected,
+                )
+            deliveries = pending(settings, wh, contract)
+            if not deliveries:
+                break
+            log.info("%s: %d file(s) to load again after a correction", registry_id,
+                     len(deliveries))
         if report.rows_loaded:
             for entity in contract.entities:
                 if entity.role != "optouts":
@@ -108,8 +120,8 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
         if delivery.entity is None:
             raise FileRejected(
                 "unknown_file_name",
-                f"{delivery.original_name}: the file name matches none of the registry's export "
-                f"patterns ({', '.join(e.file_pattern for e in contract.entities)})",
+                f"{delivery.original_name}: the file name matches none of the names the registry's "
+                f"contract expects ({', '.join(n for e in contract.entities for n in e.file_names)})",
                 action="Rename the file to the agreed pattern and deliver it again, or add the "
                 "pattern to the registry's contract.",
             )
@@ -139,6 +151,25 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
         _quarantine(settings, wh, delivery, exc, now)
         report.files_quarantined += 1
         log.warning("%s quarantined: %s", delivery.original_name, exc.message)
+    except Exception as exc:  # noqa: BLE001 - one file's failure must never block the others
+        rejection = _as_rejection(delivery, exc)
+        _quarantine(settings, wh, delivery, rejection, now)
+        report.files_quarantined += 1
+        log.error("%s quarantined: %s", delivery.original_name, rejection.message)
+
+
+def _as_rejection(delivery: Delivery, exc: Exception) -> FileRejected:
+    """An unforeseen failure, as a quarantine reason: what failed and where, never a data value
+    (an exception's text can quote the file, so only its type and origin are kept)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" in {Path(frame.filename).name}:{frame.lineno} ({frame.name})" if frame else ""
+    return FileRejected(
+        "processing_failed",
+        f"{delivery.original_name}: regbench failed while reading or loading this file "
+        f"({type(exc).__name__}{where}); the file was not loaded and the others were not held up",
+        action="Look at the file (encoding, format, size) and deliver a corrected export; if it "
+        "looks right, report this reason to the platform team, then release the file.",
+    )
 
 
 def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFile, results) -> None:
@@ -196,7 +227,8 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
         for fid in [delivery.file_id, *predecessors]:
             raw_changes.record_rows(wh, table, entity, "_file_id = ?", [fid], now)
             wh.execute(f"DELETE FROM {table} WHERE _file_id = ?", [fid])
-            wh.execute("DELETE FROM ops.rejects WHERE file_id = ?", [fid])
+            wh.execute("DELETE FROM ops.rejects WHERE registry_id = ? AND file_id = ?",
+                       [contract.registry_id, fid])
         if len(accepted):
             raw_changes.record_frame(wh, table, entity, accepted, now)
             wh.bulk_insert(table, accepted)
@@ -210,19 +242,36 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
             wh.bulk_insert("ops.rejects", rejects)
         for fid, status in earlier:
             wh.execute(
-                "UPDATE ops.ledger SET status = ?, superseded_by = ? WHERE file_id = ? AND status = ?",
-                [SUPERSEDED, delivery.file_id, fid, status],
+                "UPDATE ops.ledger SET status = ?, superseded_by = ? WHERE registry_id = ?"
+                " AND file_id = ? AND status = ?",
+                [SUPERSEDED, delivery.file_id, contract.registry_id, fid, status],
             )
+        if predecessors:
+            _reconsider_duplicates(wh, contract, entity, delivery)
         wh.execute(
             "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?,"
-            " reason = ? WHERE file_id = ? AND original_name = ?",
-            [LOADED, loaded, rejected, now, _extra_note(parsed, delivery), delivery.file_id,
-             delivery.original_name],
+            " reason = ? WHERE registry_id = ? AND file_id = ? AND original_name = ?",
+            [LOADED, loaded, rejected, now, _extra_note(parsed, delivery), contract.registry_id,
+             delivery.file_id, delivery.original_name],
         )
     for fid, status in earlier:
         if status == QUARANTINED:
             remove_from_quarantine(settings, contract.registry_id, fid)
     return loaded, rejected
+
+
+def _reconsider_duplicates(wh: Warehouse, contract: Contract, entity, delivery: Delivery) -> None:
+    """Rows another file could not load because a superseded file held the first copy must get
+    their chance: such files go back to `received` and load again (their rows that the
+    correction still holds stay rejected as duplicates)."""
+    wh.execute(
+        "UPDATE ops.ledger SET status = ?, reason = ? WHERE registry_id = ? AND entity = ?"
+        " AND status = ? AND file_id <> ? AND file_id IN (SELECT file_id FROM ops.rejects"
+        " WHERE registry_id = ? AND entity = ? AND rule = 'duplicate_across_files')",
+        [RECEIVED, f"to load again: {delivery.original_name} replaced a file that held the first "
+         "copy of some of its rows", contract.registry_id, entity.name, LOADED, delivery.file_id,
+         contract.registry_id, entity.name],
+    )
 
 
 def _reject_cross_file_duplicates(wh: Warehouse, contract: Contract, entity, table: str,
@@ -251,9 +300,9 @@ def _apply_optouts(wh: Warehouse, contract: Contract, delivery: Delivery, parsed
     apply_optout_list(wh, contract, delivery.file_id, persons, now)
     wh.execute(
         "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?"
-        " WHERE file_id = ? AND original_name = ?",
-        [LOADED, int(persons.notna().sum()), len(parsed.rejected_rows), now, delivery.file_id,
-         delivery.original_name],
+        " WHERE registry_id = ? AND file_id = ? AND original_name = ?",
+        [LOADED, int(persons.notna().sum()), len(parsed.rejected_rows), now, contract.registry_id,
+         delivery.file_id, delivery.original_name],
     )
 
 
@@ -275,10 +324,10 @@ def _quarantine(settings: Settings, wh: Warehouse, delivery: Delivery, exc: File
     )
     folder = quarantine_file(settings, delivery.lake_path, reason)
     wh.execute(
-        "UPDATE ops.ledger SET status = ?, reason = ?, processed_at = ? WHERE file_id = ?"
-        " AND original_name = ? AND status = ?",
-        [QUARANTINED, f"{exc.rule}: {exc.message} (see {folder})", now, delivery.file_id,
-         delivery.original_name, RECEIVED],
+        "UPDATE ops.ledger SET status = ?, reason = ?, processed_at = ? WHERE registry_id = ?"
+        " AND file_id = ? AND original_name = ? AND status = ?",
+        [QUARANTINED, f"{exc.rule}: {exc.message} (see {folder})", now, delivery.registry_id,
+         delivery.file_id, delivery.original_name, RECEIVED],
     )
 
 
@@ -302,7 +351,8 @@ def _record_checks(wh: Warehouse, registry_id: str, entity: str, file_id: str, r
     frame["element_count"] = frame["element_count"].astype("Int64")
     frame["unexpected_count"] = frame["unexpected_count"].astype("Int64")
     with wh.transaction():
-        wh.execute("DELETE FROM ops.dq_results WHERE stage = 'door' AND file_id = ?", [file_id])
+        wh.execute("DELETE FROM ops.dq_results WHERE stage = 'door' AND registry_id = ?"
+                   " AND file_id = ?", [registry_id, file_id])
         wh.bulk_insert("ops.dq_results", frame)
 
 

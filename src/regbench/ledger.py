@@ -4,13 +4,17 @@ a ledger row, so each file is accounted for: loaded, duplicate, superseded or qu
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from regbench import inbox as inbox_notices
 from regbench.config import Settings
 from regbench.contracts import Contract
+from regbench.inbox import REFUSED, Notice, list_drop_folder, open_no_follow
+from regbench.redaction import redact
 from regbench.warehouse import Warehouse
 
 RECEIVED, LOADED, DUPLICATE, SUPERSEDED, QUARANTINED, DISCARDED = (
@@ -19,11 +23,23 @@ RECEIVED, LOADED, DUPLICATE, SUPERSEDED, QUARANTINED, DISCARDED = (
 
 
 def sha256_of(path: Path) -> str:
+    fd = open_no_follow(path)
+    with os.fdopen(fd, "rb") as fh:
+        return _sha256_of_handle(fh)
+
+
+def _sha256_of_handle(fh) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    for chunk in iter(lambda: fh.read(1 << 20), b""):
+        h.update(chunk)
     return h.hexdigest()
+
+
+def private_dir(path: Path) -> Path:
+    """A folder that may hold personnummer: only the service user may enter it (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
 
 
 @dataclass(frozen=True)
@@ -46,36 +62,29 @@ def lake_path(settings: Settings, registry_id: str, file_id: str, name: str) -> 
 def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime) -> list[Delivery]:
     """Take new files from the registry's drop folder into the lake; returns what needs processing.
 
-    A file already in the ledger under the same name is skipped silently (a drop folder is scanned
-    every night); the same bytes under a new name are recorded as a duplicate and load nothing.
+    A file already in this registry's ledger under the same name is skipped silently (a drop folder
+    is scanned every night); the same bytes under a new name are recorded as a duplicate and load
+    nothing. Names are stored redacted (a personnummer in a file name never reaches the ledger).
     Files left `received` by an interrupted run are returned again, so a crash never loses one.
+    What is not taken in (uploads in progress, links, subfolders) is recorded as a notice.
     """
     inbox = settings.inbox / contract.inbox_folder
     inbox.mkdir(parents=True, exist_ok=True)
-    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
-        file_id = sha256_of(path)
-        if wh.fetchone(
-            "SELECT 1 FROM ops.ledger WHERE file_id = ? AND original_name = ?", [file_id, path.name]
-        ):
-            continue
-        classified = contract.classify(path.name)
-        entity, period = (classified[0].name, classified[1]) if classified else (None, None)
-        target = lake_path(settings, contract.registry_id, file_id, path.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            tmp = target.with_suffix(target.suffix + ".part")
-            shutil.copyfile(path, tmp)
-            tmp.replace(target)
-        seen = wh.fetchone("SELECT original_name FROM ops.ledger WHERE file_id = ?", [file_id])
-        status, reason = RECEIVED, None
-        if seen:
-            status, reason = DUPLICATE, f"byte-identical to {seen[0]}, already taken in"
-        wh.execute(
-            "INSERT INTO ops.ledger (file_id, original_name, registry_id, entity, period, size_bytes,"
-            " received_at, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [file_id, path.name, contract.registry_id, entity, period, path.stat().st_size, now,
-             status, reason],
-        )
+    listing = list_drop_folder(inbox, contract.inbox_folder)
+    inbox_notices.record(wh, contract.registry_id, listing.notices, now)
+    for path in listing.ready:
+        try:
+            _take_in(settings, wh, contract, path, now)
+        except OSError as exc:  # swapped for a link, removed or unreadable since the listing
+            inbox_notices.record(wh, contract.registry_id, [Notice(
+                contract.inbox_folder, redact(path.name), REFUSED,
+                f"could not be read ({type(exc).__name__}: {exc.strerror or 'error'}); "
+                "check the file's permissions and that it is a regular file, not a link")], now)
+    return pending(settings, wh, contract)
+
+
+def pending(settings: Settings, wh: Warehouse, contract: Contract) -> list[Delivery]:
+    """The registry's files waiting to be processed (`received`), oldest first."""
     rows = wh.fetchall(
         "SELECT file_id, original_name, entity, period, coalesce(accept_rejects, FALSE)"
         " FROM ops.ledger"
@@ -87,3 +96,36 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
                  lake_path(settings, contract.registry_id, fid, name), bool(accept))
         for fid, name, ent, per, accept in rows
     ]
+
+
+def _take_in(settings: Settings, wh: Warehouse, contract: Contract, path: Path,
+             now: datetime) -> None:
+    name = redact(path.name)
+    with os.fdopen(open_no_follow(path), "rb") as fh:
+        file_id = _sha256_of_handle(fh)
+        if wh.fetchone(
+            "SELECT 1 FROM ops.ledger WHERE registry_id = ? AND file_id = ? AND original_name = ?",
+            [contract.registry_id, file_id, name],
+        ):
+            return
+        size = os.fstat(fh.fileno()).st_size
+        classified = contract.classify(path.name)
+        entity, period = (classified[0].name, classified[1]) if classified else (None, None)
+        target = lake_path(settings, contract.registry_id, file_id, name)
+        private_dir(target.parent)
+        if not target.exists():
+            fh.seek(0)
+            tmp = target.with_suffix(target.suffix + ".part")
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+                shutil.copyfileobj(fh, out, 1 << 20)
+            tmp.replace(target)
+    seen = wh.fetchone("SELECT original_name FROM ops.ledger WHERE registry_id = ? AND file_id = ?",
+                       [contract.registry_id, file_id])
+    status, reason = RECEIVED, None
+    if seen:
+        status, reason = DUPLICATE, f"byte-identical to {seen[0]}, already taken in"
+    wh.execute(
+        "INSERT INTO ops.ledger (file_id, original_name, registry_id, entity, period, size_bytes,"
+        " received_at, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_id, name, contract.registry_id, entity, period, size, now, status, reason],
+    )

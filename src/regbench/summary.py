@@ -31,6 +31,8 @@ class RunSummary:
     cells: int = 0
     hidden: int = 0
     hidden_primary: int = 0
+    # what the drop folders held and this run did not take in: (folder, name, kind, message)
+    inbox_notices: list[tuple] = field(default_factory=list)
 
 
 def collect(settings: Settings, since: datetime) -> RunSummary:
@@ -64,6 +66,11 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                     "SELECT registry_id, unit_id, check_name, column_name, observed_value,"
                     " threshold_value FROM ops.dq_results WHERE stage = 'warehouse'"
                     " AND status = 'failed' AND checked_at >= ? ORDER BY 1, 2, 3, 4", [since])
+        notices = []
+        if wh.table_exists("ops", "inbox_notices"):
+            notices = wh.fetchall(
+                "SELECT location, name, kind, message FROM ops.inbox_notices WHERE last_seen >= ?"
+                " ORDER BY kind, location, name", [since])
         indicators = published = 0
         if wh.table_exists("publication", "pub_indicator_monthly"):
             indicators, published = wh.fetchone(
@@ -76,7 +83,8 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                 " coalesce(sum(CASE WHEN reason = 'primary' THEN 1 ELSE 0 END), 0)"
                 " FROM marts.disclosure_cells WHERE position('__' IN indicator_id) = 0")
     return RunSummary(*[int(x) for x in files], *[int(x) for x in checks], int(indicators),
-                      int(published), [tuple(f) for f in failures], *[int(x) for x in cells])
+                      int(published), [tuple(f) for f in failures], *[int(x) for x in cells],
+                      [tuple(n) for n in notices])
 
 
 def render(console: Console, settings: Settings, s: RunSummary, seconds: float, ok: bool) -> None:
@@ -86,6 +94,10 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
     table.add_row("result", "[green]succeeded[/]" if ok else "[red]failed (see logs)[/]")
     table.add_row("files taken in", f"{s.files_in} ({s.files_loaded} loaded, "
                   f"{s.files_quarantined} quarantined, {s.files_duplicate} duplicate)")
+    if s.inbox_notices:
+        table.add_row("not taken in", f"{len(s.inbox_notices)} inbox entr"
+                      f"{'y' if len(s.inbox_notices) == 1 else 'ies'} (listed below; "
+                      "ops.inbox_notices)")
     table.add_row("rows loaded", f"{s.rows_loaded:,}")
     table.add_row("rows rejected", f"{s.rows_rejected:,}")
     table.add_row("checks", f"{s.checks_passed} passed, {s.checks_failed} failed")
@@ -106,6 +118,12 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
     table.add_row("logs", str(settings.logs))
     table.add_row("quarantine", str(settings.quarantine))
     console.print(table)
+    if s.inbox_notices:
+        waiting = Table("folder", "entry", "state", "why", title="inbox entries not taken in",
+                        title_justify="left")
+        for location, name, kind, message in s.inbox_notices:
+            waiting.add_row(location or "(inbox root)", name, kind, message)
+        console.print(waiting)
     if s.quality_failures:
         dq = Table("registry", "unit", "check", "observed", "threshold",
                    title="data-quality findings", title_justify="left")

@@ -58,11 +58,22 @@ OPS_DDL = [
         reason VARCHAR,
         superseded_by VARCHAR,
         processed_at TIMESTAMP,
-        PRIMARY KEY (file_id, original_name)
+        PRIMARY KEY (registry_id, file_id, original_name)
     )""",
     # set by `regbench quarantine release --accept`: load despite the file-level quality gates
     "ALTER TABLE ops.ledger ADD COLUMN IF NOT EXISTS accept_rejects BOOLEAN DEFAULT FALSE",
     # pseudonyms of persons who opted out; kept so that later deliveries are filtered too
+    # what a drop folder held that was not taken in: uploads in progress, links, strays
+    """CREATE TABLE IF NOT EXISTS ops.inbox_notices (
+        location VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        registry_id VARCHAR,
+        message VARCHAR NOT NULL,
+        first_seen TIMESTAMP NOT NULL,
+        last_seen TIMESTAMP NOT NULL,
+        PRIMARY KEY (location, name, kind)
+    )""",
     """CREATE TABLE IF NOT EXISTS ops.optouts (
         registry_id VARCHAR NOT NULL,
         person_id VARCHAR NOT NULL,
@@ -143,7 +154,7 @@ OPS_DDL = [
 ]
 # Bump when OPS_DDL changes. The DDL runs only while ops.schema_version is behind, so roles that
 # may not create or alter tables in ops (the transformer on PostgreSQL) never attempt it.
-OPS_SCHEMA_VERSION = 4
+OPS_SCHEMA_VERSION = 5
 
 
 # PostgreSQL's JIT compiles a query once its estimated cost passes a threshold; regbench's
@@ -265,7 +276,8 @@ class Warehouse:
         return bool(row and row[0])
 
     def ensure_ops(self) -> None:
-        if self._ops_version() >= OPS_SCHEMA_VERSION:
+        version = self._ops_version()
+        if version >= OPS_SCHEMA_VERSION:
             return
         existing = {s for (s,) in self.fetchall("SELECT schema_name FROM information_schema.schemata")}
         with self.transaction():
@@ -275,9 +287,29 @@ class Warehouse:
                 if ddl.startswith("CREATE SCHEMA") and ddl.split()[-1] in existing:
                     continue
                 self.execute(ddl)
+            if 0 < version < 5:
+                self._scope_ledger_by_registry()
             self.execute("CREATE TABLE IF NOT EXISTS ops.schema_version (version INTEGER NOT NULL)")
             self.execute("DELETE FROM ops.schema_version")
             self.execute("INSERT INTO ops.schema_version VALUES (?)", [OPS_SCHEMA_VERSION])
+
+    def _scope_ledger_by_registry(self) -> None:
+        """Version 5: the same bytes delivered to two registries are two ledger rows."""
+        key = "PRIMARY KEY (registry_id, file_id, original_name)"
+        if self.kind == "postgres":
+            self.execute("ALTER TABLE ops.ledger DROP CONSTRAINT IF EXISTS ledger_pkey")
+            self.execute(f"ALTER TABLE ops.ledger ADD {key}")
+            return
+        # DuckDB cannot alter a primary key: the table is rebuilt under the same name
+        self.execute("ALTER TABLE ops.ledger RENAME TO ledger_v4")
+        cols = self.fetchall(
+            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns"
+            " WHERE table_schema = 'ops' AND table_name = 'ledger_v4' ORDER BY ordinal_position")
+        body = ", ".join(f"{c} {t}{' NOT NULL' if n == 'NO' else ''}"
+                         f"{f' DEFAULT {d}' if d is not None else ''}" for c, t, n, d in cols)
+        self.execute(f"CREATE TABLE ops.ledger ({body}, {key})")
+        self.execute("INSERT INTO ops.ledger SELECT * FROM ops.ledger_v4")
+        self.execute("DROP TABLE ops.ledger_v4")
 
     def _ops_version(self) -> int:
         if not self.table_exists("ops", "schema_version"):

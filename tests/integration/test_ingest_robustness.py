@@ -1,0 +1,241 @@
+"""The ingestion promise, tried as an unlucky registry would: every delivered file is loaded once with
+the right values or waits in quarantine with a reason; no file blocks another; nothing is taken in
+behind a person's back, and nothing identifying is kept where it must not be. On both warehouses."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from regbench.config import get_settings
+from regbench.ingest import ingest_registry
+from regbench.personnummer import luhn_check_digit
+from regbench.warehouse import Warehouse
+
+TODAY = "2026-11-24"
+UNIT = "SE2321000137-P107"
+HEADER = ("personnummer;enhetskod;dodsdatum;registreringsdatum;vantat_dodsfall;brytpunktssamtal;"
+          "smartskattning;munhalsa;vid_behov_opioid;vid_behov_angest;trycksar_grad;kommentar")
+
+
+def pnr(born: date, serial: int) -> str:
+    digits = born.strftime("%Y%m%d") + f"{serial:03d}"
+    return digits + str(luhn_check_digit(digits[2:11]))
+
+
+def export(persons: list[tuple[str, date]]) -> bytes:
+    lines = [HEADER] + [
+        f"{p};{UNIT};{died.isoformat()};{died.isoformat()};1;1;2;1;1;2;0;" for p, died in persons]
+    return ("\r\n".join(lines) + "\r\n").encode("cp1252")
+
+
+PERSONS = [(pnr(date(1930 + i, 1 + i % 12, 1 + i), 100 + i), date(2024, 1, 3 + i))
+           for i in range(8)]
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def settings(request, tmp_path, monkeypatch):
+    monkeypatch.setenv("REGBENCH_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("REGBENCH_DEMO", "1")
+    monkeypatch.setenv("REGBENCH_TODAY", TODAY)
+    monkeypatch.setenv("REGBENCH_WAREHOUSE", request.param)
+    for name in ("REGBENCH_INBOX", "REGBENCH_DUCKDB_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    if request.param == "postgres":
+        monkeypatch.setenv("REGBENCH_POSTGRES_DSN", request.getfixturevalue("fresh_database"))
+    return get_settings()
+
+
+def drop(settings, registry: str, name: str, data: bytes) -> Path:
+    path = settings.inbox / registry / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def ledger(settings, registry: str | None = None) -> dict[str, tuple]:
+    with Warehouse(settings) as wh:
+        rows = wh.fetchall("SELECT registry_id, original_name, status, rows_loaded, reason"
+                           " FROM ops.ledger ORDER BY received_at")
+    return {name: (status, loaded, reason) for reg, name, status, loaded, reason in rows
+            if registry is None or reg == registry}
+
+
+def loaded_persons(settings) -> int:
+    with Warehouse(settings) as wh:
+        return wh.fetchone("SELECT count(*) FROM raw.palliativ__dodsfall")[0]
+
+
+def test_a_file_that_crashes_the_loader_waits_in_quarantine_and_the_next_one_loads(settings,
+                                                                                    monkeypatch):
+    """Any failure while handling one file, not only a foreseen rejection, ends that file in
+    quarantine naming what failed; later files of the registry still load, the same night."""
+    import regbench.ingest as ingest
+
+    real = ingest.parse_file
+
+    def parse_or_fail(path, *args, **kwargs):
+        if path.read_bytes() == export(PERSONS[:4]):
+            raise OverflowError("an unforeseen failure inside the parser")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "parse_file", parse_or_fail)
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export(PERSONS[4:]))
+    report = ingest_registry(settings, "palliativ")
+    seen = ledger(settings)
+    assert seen["palliativ_dodsfall_2024-01.csv"][0] == "quarantined"
+    assert "processing_failed" in seen["palliativ_dodsfall_2024-01.csv"][2]
+    assert "OverflowError" in seen["palliativ_dodsfall_2024-01.csv"][2]
+    assert seen["palliativ_dodsfall_2024-02.csv"][:2] == ("loaded", 4)
+    assert (report.files_loaded, report.files_quarantined) == (1, 1)
+    # the next night does not retry it forever: nothing is left `received`
+    again = ingest_registry(settings, "palliativ")
+    assert again.files_new == 0
+
+
+def test_a_record_longer_than_the_csv_field_limit_is_quarantined_not_a_crash(settings):
+    """A real poison file: the last line, without a final newline, is one field of 200 kB (more
+    than Python's csv field limit); it must not stop the registry."""
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv",
+         export(PERSONS[:4]).rstrip(b"\r\n") + b"\r\n" + b"x" * 200_000)
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export(PERSONS[4:]))
+    ingest_registry(settings, "palliativ")
+    seen = ledger(settings)
+    assert seen["palliativ_dodsfall_2024-01.csv"][0] == "quarantined"
+    assert seen["palliativ_dodsfall_2024-02.csv"][:2] == ("loaded", 4)
+
+
+def test_the_same_bytes_in_two_registries_are_two_deliveries(settings):
+    data = export(PERSONS[:4])
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", data)
+    drop(settings, "njur", "palliativ_dodsfall_2024-01.csv", data)
+    ingest_registry(settings, "palliativ")
+    ingest_registry(settings, "njur")
+    assert ledger(settings, "palliativ")["palliativ_dodsfall_2024-01.csv"][0] == "loaded"
+    # not a name njur's contract knows: it waits in njur's quarantine instead of vanishing
+    njur = ledger(settings, "njur")["palliativ_dodsfall_2024-01.csv"]
+    assert njur[0] == "quarantined" and "unknown_file_name" in njur[2]
+    assert "njur_start_YYYY-MM.csv" in njur[2]  # the names njur expects, as a person reads them
+
+
+def test_a_correction_gives_back_rows_that_another_file_could_not_load_as_duplicates(settings):
+    """January holds person X; February repeats X (a cross-file duplicate, rejected there). The
+    January correction drops X: X must come back from February, not vanish."""
+    x = PERSONS[0]
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    ingest_registry(settings, "palliativ")
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export([x, *PERSONS[4:]]))
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings)["palliativ_dodsfall_2024-02.csv"][:2] == ("loaded", 4)
+    assert loaded_persons(settings) == 8
+    correction = drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv",
+                      export(PERSONS[1:4]))
+    os.utime(correction)
+    ingest_registry(settings, "palliativ")
+    seen = ledger(settings)
+    assert seen["palliativ_dodsfall_2024-02.csv"][:2] == ("loaded", 5)
+    assert loaded_persons(settings) == 8
+    with Warehouse(settings) as wh:
+        rejects = wh.fetchall("SELECT rule FROM ops.rejects WHERE rule = 'duplicate_across_files'")
+    assert rejects == []
+
+
+def test_links_uploads_in_progress_and_strays_are_not_taken_in_but_shown(settings, tmp_path):
+    outside = tmp_path / "secret.csv"
+    outside.write_bytes(export(PERSONS[:4]))
+    folder = settings.inbox / "palliativ"
+    folder.mkdir(parents=True)
+    (folder / "palliativ_dodsfall_2024-01.csv").symlink_to(outside)
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv.part", export(PERSONS[4:]))
+    drop(settings, "palliativ", ".palliativ_dodsfall_2024-03.csv", export(PERSONS[4:]))
+    (folder / "old").mkdir()
+    drop(settings, "okand_registry", "x.csv", b"a;b\r\n1;2\r\n")
+    (settings.inbox / "palliativ_dodsfall_2024-04.csv").write_bytes(export(PERSONS[4:]))
+    report = ingest_registry(settings, "palliativ")
+    assert report.files_new == 0 and ledger(settings) == {}
+    with Warehouse(settings) as wh:
+        notices = {(loc, name): kind for loc, name, kind in wh.fetchall(
+            "SELECT location, name, kind FROM ops.inbox_notices")}
+    assert notices == {
+        ("palliativ", "palliativ_dodsfall_2024-01.csv"): "refused",
+        ("palliativ", "palliativ_dodsfall_2024-02.csv.part"): "waiting",
+        ("palliativ", ".palliativ_dodsfall_2024-03.csv"): "waiting",
+        ("palliativ", "old"): "stray",
+        ("", "okand_registry"): "stray",
+        ("", "palliativ_dodsfall_2024-04.csv"): "stray",
+    }
+    # the upload completes: taken in under its final name on the next run
+    (folder / "palliativ_dodsfall_2024-02.csv.part").rename(folder / "palliativ_dodsfall_2024-02.csv")
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings)["palliativ_dodsfall_2024-02.csv"][:2] == ("loaded", 4)
+
+
+def test_the_summary_lists_what_was_not_taken_in(settings):
+    from datetime import datetime
+
+    from regbench.summary import collect
+
+    since = datetime.now().replace(microsecond=0)  # as the pipeline takes it
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv.part", export(PERSONS[4:]))
+    ingest_registry(settings, "palliativ")
+    summary = collect(settings, since)
+    assert [(loc, name, kind) for loc, name, kind, _ in summary.inbox_notices] == [
+        ("palliativ", "palliativ_dodsfall_2024-02.csv.part", "waiting")]
+
+
+def test_a_personnummer_in_a_file_name_is_kept_nowhere(settings, caplog):
+    person = PERSONS[0][0]
+    name = f"palliativ_dodsfall_2024-01_{person[:8]}-{person[8:]}.csv"
+    drop(settings, "palliativ", name, export(PERSONS[:4]))
+    caplog.set_level(logging.INFO)
+    ingest_registry(settings, "palliativ")
+    digits = {person, person[2:], person[:8] + "-" + person[8:], person[2:8] + "-" + person[8:]}
+    seen = ledger(settings)
+    assert list(seen) == ["palliativ_dodsfall_2024-01_[personnummer].csv"]
+    assert seen["palliativ_dodsfall_2024-01_[personnummer].csv"][0] == "quarantined"
+    texts = [caplog.text, *map(str, seen.values())]
+    for path in settings.quarantine.rglob("*"):
+        texts.append(str(path))
+        if path.is_file():
+            texts.append(path.read_bytes().decode("cp1252", errors="replace")
+                         if path.suffix in (".json", ".txt") else "")
+    for path in settings.lake.rglob("*"):
+        texts.append(str(path))
+    for text in texts:
+        assert not any(d in text for d in digits), text[:200]
+
+
+def test_lake_files_hold_personnummer_and_are_private(settings):
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    ingest_registry(settings, "palliativ")
+    files = [p for p in settings.lake.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path.parent
+
+
+def test_a_ledger_of_schema_version_4_is_scoped_by_registry_after_the_upgrade(settings):
+    """An existing warehouse keeps its ledger rows when the key gains the registry."""
+    from regbench import warehouse as wmod
+
+    v4 = [ddl.replace("PRIMARY KEY (registry_id, file_id, original_name)",
+                      "PRIMARY KEY (file_id, original_name)") for ddl in wmod.OPS_DDL]
+    with Warehouse(settings, loader=True) as wh:
+        for ddl in v4:
+            wh.execute(ddl)
+        wh.execute("CREATE TABLE ops.schema_version (version INTEGER NOT NULL)")
+        wh.execute("INSERT INTO ops.schema_version VALUES (4)")
+        wh.execute("INSERT INTO ops.ledger (file_id, original_name, registry_id, size_bytes,"
+                   " received_at, status) VALUES ('f', 'a.csv', 'palliativ', 1, now(), 'loaded')")
+        wh.ensure_ops()
+        wh.execute("INSERT INTO ops.ledger (file_id, original_name, registry_id, size_bytes,"
+                   " received_at, status) VALUES ('f', 'a.csv', 'njur', 1, now(), 'received')")
+        rows = wh.fetchall("SELECT registry_id, status FROM ops.ledger ORDER BY 1")
+    assert rows == [("njur", "received"), ("palliativ", "loaded")]
