@@ -149,10 +149,31 @@ class Entity(_Strict):
     def unit_column(self) -> Column | None:
         return next((c for c in self.columns if c.type is ColumnType.UNIT), None)
 
+    @property
+    def file_names(self) -> list[str]:
+        """The file pattern as a person reads it: `palliativ_dodsfall_YYYY-MM.csv`."""
+        return readable_file_names(self.file_pattern)
+
     def match(self, filename: str) -> str | None:
         """The period a file covers if its name belongs to this entity, else None."""
         m = re.fullmatch(self.file_pattern, filename)
         return m.group("period") if m else None
+
+
+_READABLE = [(r"\d{4}-\d{2}-\d{2}", "YYYY-MM-DD"), (r"\d{4}-\d{2}", "YYYY-MM"), (r"\d{4}", "YYYY"),
+             (r"\d{2}", "NN"), (r"\d+", "N"), (r"\d", "N"), (".*", "*"), (".+", "*")]
+
+
+def readable_file_names(pattern: str) -> list[str]:
+    """A file-name regex as the names it accepts, with alternatives spelled out one by one."""
+    text = re.sub(r"\(\?P<\w+>", "(", pattern)
+    for regex, shown in _READABLE:
+        text = text.replace(regex, shown)
+    alt = re.search(r"\((?:\?:)?([^()]*\|[^()]*)\)", text)
+    if alt:
+        return [name for option in alt.group(1).split("|")
+                for name in readable_file_names(text[:alt.start()] + option + text[alt.end():])]
+    return [re.sub(r"\\(.)", r"\1", re.sub(r"\((?:\?:)?|\)", "", text))]
 
 
 class DropFolderSource(_Strict):

@@ -92,3 +92,15 @@ def test_invalid_yaml_names_the_file(tmp_path):
     path.write_text("registry_id: [unclosed", encoding="utf-8")
     with pytest.raises(ContractError, match="x.yaml: not valid YAML"):
         load_contract(path)
+
+
+@pytest.mark.parametrize(("pattern", "names"), [
+    (r"palliativ_dodsfall_(?P<period>\d{4}-\d{2})\.(?:csv|xlsx)",
+     ["palliativ_dodsfall_YYYY-MM.csv", "palliativ_dodsfall_YYYY-MM.xlsx"]),
+    (r"njur_optout_(?P<period>\d{4}-\d{2}-\d{2})\.csv", ["njur_optout_YYYY-MM-DD.csv"]),
+    (r"swedvasc_referens_(?P<period>\d{4})\.csv", ["swedvasc_referens_YYYY.csv"]),
+])
+def test_file_patterns_read_as_file_names(pattern, names):
+    from regbench.contracts import readable_file_names
+
+    assert readable_file_names(pattern) == names
