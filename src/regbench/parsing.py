@@ -188,13 +188,13 @@ def _read_xlsx(path: Path) -> _Table:
 
 
 def _reject_if_truncated(text: str, delimiter: str, table: _Table, name: str) -> None:
-    """A file that ends in the middle of a row was cut off in transfer; loading it would lose rows."""
+    """A file that ends in the middle of a row was cut off in transfer; loading it would lose rows.
+    Judged on the last record, which may span several lines (a quoted value with line breaks)."""
     if not len(table.body) or text.endswith(("\n", "\r")):
         return
-    last = text.rsplit("\n", 1)[-1]
-    fields = next(csv.reader([last], delimiter=delimiter), [])
+    fields = _last_record(text, delimiter, list(table.body.iloc[-1]))
     width = len(table.header)
-    if len(fields) < width:
+    if fields is not None and len(fields) < width:
         row = int(table.body.index[-1])
         raise FileRejected(
             "truncated_file",
@@ -203,6 +203,38 @@ def _reject_if_truncated(text: str, delimiter: str, table: _Table, name: str) ->
             row=row, column=table.header[len(fields) - 1] if fields else None,
             action="Deliver the complete export again; the earlier rows are not loaded on their own.",
         )
+
+
+def _last_record(text: str, delimiter: str, last_row: list[str]) -> list[str] | None:
+    """The fields of the text's last record as written (pandas pads a short row with empty values,
+    so it can't tell), or None if it can't be told.
+
+    The record starts after the last line break outside quotes: one with an even number of quote
+    characters before it. A stray quote inside an unquoted value breaks that count; then the tail
+    does not read as one record matching pandas' last row, and the whole text is read instead."""
+    quotes = text.count('"')
+    end = len(text)
+    while True:
+        start = text.rfind("\n", 0, end) + 1
+        if start == 0 or (quotes - text.count('"', start)) % 2 == 0:
+            break
+        end = start - 1
+    try:
+        records = list(csv.reader(io.StringIO(text[start:]), delimiter=delimiter))
+        if len(records) == 1 and _same_row(records[0], last_row):
+            return records[0]
+        last = None
+        for last in csv.reader(io.StringIO(text), delimiter=delimiter):  # noqa: B007
+            pass
+        return last if last is not None and _same_row(last, last_row) else None
+    except csv.Error:
+        return None
+
+
+def _same_row(fields: list[str], row: list[str]) -> bool:
+    """Whether pandas read `fields` as `row` (padded with empty values, the spare field dropped)."""
+    n = len(row)
+    return fields[:n] + [""] * (n - len(fields)) == row and not any(fields[n:])
 
 
 def _line_of(message: str) -> int | None:

@@ -28,3 +28,33 @@ def test_a_value_after_the_last_header_column_rejects_the_file_naming_the_row(tm
     assert err.value.row == 4
     assert "row 4" in err.value.message and "13" in err.value.message
     assert ";b" not in err.value.message
+
+
+def test_a_line_break_inside_the_quoted_last_value_without_a_final_newline_is_not_truncation(
+        tmp_path):
+    lines = [HEADER, row(pnr("19400101")), row(pnr("19400102"), extra='"rad ett\nrad; två"')]
+    parsed = parse(tmp_path, "\n".join(lines))  # no line break after the last record
+    assert not parsed.rejects
+    assert parsed.frame.loc[3, "kommentar"] == "rad ett\nrad; två"
+
+
+def test_a_line_break_inside_a_quoted_value_of_a_last_record_that_is_cut_off_is_truncation(tmp_path):
+    cut = row(pnr("19400102")).replace(";2024-03-05;", ';"a\nb";', 1).split(";2024-04-01")[0]
+    lines = [HEADER, row(pnr("19400101")), cut]
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, "\n".join(lines))
+    assert (err.value.rule, err.value.row, err.value.column) == ("truncated_file", 3, "dodsdatum")
+    assert "3 of 12" in err.value.message
+
+
+def test_a_file_cut_in_its_last_row_is_still_truncated(tmp_path):
+    lines = [HEADER, row(pnr("19400101")), row(pnr("19400102"))[:40]]
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, "\r\n".join(lines))
+    assert (err.value.rule, err.value.row, err.value.column) == ("truncated_file", 3, "dodsdatum")
+
+
+def test_a_trailing_delimiter_on_the_last_record_without_a_final_newline_is_complete(tmp_path):
+    lines = [HEADER, row(pnr("19400101")) + ";", row(pnr("19400102"), extra='"a\r\nb"') + ";"]
+    parsed = parse(tmp_path, "\r\n".join(lines))
+    assert not parsed.rejects and parsed.frame.loc[3, "kommentar"] == "a\r\nb"
