@@ -342,16 +342,7 @@ def _convert(raw: pd.Series, col: Column, date_format: str, decimal: str,
         value = parse_dates(raw, date_format)
         return value, present & value.isna(), "date_invalid"
     if t in (ColumnType.DECIMAL, ColumnType.INTEGER):
-        text = raw
-        if decimal == ",":
-            text = raw.str.replace(",", ".", regex=False)
-        value = pd.to_numeric(text.str.replace("\u00a0", "", regex=False).str.replace(" ", ""),
-                              errors="coerce")
-        if t is ColumnType.INTEGER:
-            whole = value.isna() | (value == value.round())
-            value = value.where(whole).astype("Int64")
-            return value, present & value.isna(), "integer_invalid"
-        return value.astype("float64"), present & value.isna(), "decimal_invalid"
+        return _numbers(raw, present, decimal, integer=t is ColumnType.INTEGER)
     if t is ColumnType.CODE:
         codes = col.codes or {}
         value = raw.where(raw.isin(list(codes)) | raw.isna(), None)
@@ -368,6 +359,36 @@ def _convert(raw: pd.Series, col: Column, date_format: str, decimal: str,
         value[low.isin(FALSE_WORDS)] = False
         return value, present & value.isna(), "boolean_invalid"
     return raw.astype(object), None, ""
+
+
+# thousands separators inside numbers: space, no-break space, narrow no-break space, thin space
+_THOUSANDS = " \u00a0\u202f\u2009"
+_EXACT_FLOAT_LIMIT = 2.0**53
+
+
+def _number_shape(decimal: str, *, integer: bool) -> str:
+    """A number as written: digits, optionally grouped by threes with a thousands separator, and a
+    fraction with at least one digit after the decimal separator (`23,` is a value cut off). A
+    file with decimal commas may also write a decimal point, as spreadsheets do."""
+    point = "[.,]" if decimal == "," else r"\."
+    whole = rf"(?:\d+|\d{{1,3}}(?:[{_THOUSANDS}]\d{{3}})+)"
+    exponent = "" if integer else r"(?:[eE][+-]?\d+)?"
+    return rf"[+-]?(?:{whole}(?:{point}\d+)?|{point}\d+){exponent}"
+
+
+def _numbers(raw: pd.Series, present: pd.Series, decimal: str, *, integer: bool):
+    text = raw.astype("string[pyarrow]")  # pyarrow's regular expressions: 3x faster on a column
+    shaped = text.str.fullmatch(_number_shape(decimal, integer=integer)).fillna(False)
+    text = text.where(shaped).str.replace(f"[{_THOUSANDS}]", "", regex=True)
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    value = pd.to_numeric(text, errors="coerce").astype("float64")
+    # beyond 2**53 a float is no longer exact (and 1e400 is infinite): not a value to load
+    value = value.where(value.abs() < _EXACT_FLOAT_LIMIT)
+    if integer:
+        value = value.where(value == value.round()).astype("Int64")
+        return value, present & value.isna(), "integer_invalid"
+    return value, present & value.isna(), "decimal_invalid"
 
 
 def _impossible_dates(values: dict[str, pd.Series], entity: Entity, born: pd.Series, today: date):
