@@ -22,6 +22,7 @@ from regbench.file_sniffing import decode_text
 from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
+from regbench.redaction import redact
 
 # Spreadsheet view: the header is row 1, so the first data row is row 2.
 FIRST_DATA_ROW = 2
@@ -45,6 +46,8 @@ class ParsedFile:
     rejected_rows: set[int]
     extra_columns: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+    # what was noticed and handled without rejecting anything (e.g. a column delivered twice)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> pd.DataFrame:
@@ -77,7 +80,7 @@ def parse_file(
         text, encoding = decode_text(data, path.name)
         table = _read_table(text, fmt.delimiter, path.name)
         _reject_if_truncated(text, fmt.delimiter, table, path.name)
-    mapping, extra = _match_header(table.header, entity, path.name)
+    match = _match_header(table.header, entity, path.name)
     body = table.body
     if body.empty:
         raise FileRejected(
@@ -85,8 +88,10 @@ def parse_file(
             row=FIRST_DATA_ROW,
             action="Check that the export was not cut off; deliver it again with its rows.",
         )
-
     markers = {m.strip().lower() for m in fmt.missing_values}
+    notes = _check_copies(match, table.header, body, markers, path.name)
+    mapping = match.mapping
+
     out: dict[str, pd.Series] = {}
     problems: list[tuple[pd.Series, str, str]] = []  # (bool mask, column, rule)
     for col in entity.columns:
@@ -113,7 +118,7 @@ def parse_file(
     frame = pd.DataFrame(out, index=body.index)
     rejects, rejected_rows = _collect(problems)
     _reject_duplicates(frame, entity, rejected_rows, rejects)
-    return ParsedFile(frame, rejects, rejected_rows, extra, encoding)
+    return ParsedFile(frame, rejects, rejected_rows, match.extra, encoding, notes)
 
 
 @dataclass
@@ -244,20 +249,34 @@ def _line_of(message: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _match_header(header: list[str], entity: Entity, name: str) -> tuple[dict[str, int], list[str]]:
-    """{contract column: header position} and the header names no contract column takes."""
-    lookup: dict[str, str] = {}
-    for col in entity.columns:
-        for alias in col.header_names:
-            lookup.setdefault(alias, col.name)
-    mapping: dict[str, int] = {}
-    extra: list[str] = []
+@dataclass(frozen=True)
+class _HeaderMatch:
+    mapping: dict[str, int]                   # contract column -> header position loaded
+    extra: list[str]                          # header names no contract column takes
+    copies: list[tuple[str, int, int]]        # (contract column, position loaded, another position)
+
+
+def _match_header(header: list[str], entity: Entity, name: str) -> _HeaderMatch:
+    """Each contract column's header position: its own name as written beats its name in another
+    case, which beats an alias; the first of equals wins. Other headers for the same column are
+    copies, checked against the one loaded."""
+    candidates: dict[str, list[tuple[int, int]]] = {}   # column -> [(rank, position)]
+    unused: list[int] = []
     for pos, h in enumerate(header):
-        target = lookup.get(h.lower())
-        if target is None or target in mapping:
-            extra.append(h)
-        else:
-            mapping[target] = pos
+        col = _header_column(h, entity)
+        if col is None:
+            unused.append(pos)
+            continue
+        rank = 0 if h == col.name else 1 if h.lower() == col.name else 2
+        candidates.setdefault(col.name, []).append((rank, pos))
+    mapping: dict[str, int] = {}
+    copies: list[tuple[str, int, int]] = []
+    for col_name, found in candidates.items():
+        (_, chosen), *others = sorted(found)
+        mapping[col_name] = chosen
+        for _, pos in sorted(others, key=lambda o: o[1]):
+            copies.append((col_name, chosen, pos))
+            unused.append(pos)
     missing = [c.name for c in entity.columns if c.required and c.name not in mapping]
     if missing:
         raise FileRejected(
@@ -267,7 +286,38 @@ def _match_header(header: list[str], entity: Entity, name: str) -> tuple[dict[st
             action="Deliver the export with these columns, or add the header name the registry "
             "now uses as an alias in the registry's contract.",
         )
-    return mapping, extra
+    return _HeaderMatch(mapping, [redact(header[pos]) for pos in sorted(unused)], copies)
+
+
+def _header_column(header: str, entity: Entity) -> Column | None:
+    low = header.lower()
+    return next((c for c in entity.columns if low in c.header_names), None)
+
+
+def _check_copies(match: _HeaderMatch, header: list[str], body: pd.DataFrame, markers: set[str],
+                  name: str) -> list[str]:
+    """A contract column under two headers loads only if both hold the same values in every row
+    (as read: trimmed, missing markers missing); notes saying which one was loaded."""
+    notes = []
+    for col_name, chosen, other in match.copies:
+        a = _clean(body[chosen], markers).fillna("")
+        b = _clean(body[other], markers).fillna("")
+        differ = (a != b).to_numpy()
+        loaded, copy = redact(header[chosen]), redact(header[other])
+        if differ.any():
+            row = int(body.index[differ.argmax()])
+            raise FileRejected(
+                "conflicting_columns",
+                f"{name}: the header columns {loaded!r} (position {chosen + 1}) and {copy!r} "
+                f"(position {other + 1}) both mean the contract's column {col_name}, and their "
+                f"values differ, first in row {row}; which one is right cannot be told",
+                row=row, column=col_name,
+                action="Deliver the export with one of the two columns, or rename the other one "
+                "in the export (or in the contract's aliases) so it no longer means the same.",
+            )
+        notes.append(f"columns {loaded!r} and {copy!r} both mean {col_name} and hold the same "
+                     f"values; {loaded!r} was loaded")
+    return notes
 
 
 def _clean(series: pd.Series, markers: set[str]) -> pd.Series:

@@ -58,3 +58,42 @@ def test_a_trailing_delimiter_on_the_last_record_without_a_final_newline_is_comp
     lines = [HEADER, row(pnr("19400101")) + ";", row(pnr("19400102"), extra='"a\r\nb"') + ";"]
     parsed = parse(tmp_path, "\r\n".join(lines))
     assert not parsed.rejects and parsed.frame.loc[3, "kommentar"] == "a\r\nb"
+
+
+def _with_second_pnr_column(first: str, second: str, values: list[tuple[str, str]]) -> str:
+    """The palliative header with `first` in the personnummer position and `second` appended."""
+    header = HEADER.replace("personnummer", first, 1) + ";" + second
+    return "\n".join([header] + [row(a) + ";" + b for a, b in values]) + "\n"
+
+
+def test_the_exact_column_name_beats_an_alias_and_identical_copies_load_with_a_note(tmp_path):
+    p1, p2 = pnr("19400101"), pnr("19400102")
+    parsed = parse(tmp_path, _with_second_pnr_column("pnr", "personnummer",
+                                                     [(p1, p1), (p2, " " + p2)]))
+    assert not parsed.rejects and parsed.rows_total == 2
+    assert parsed.extra_columns == ["pnr"]
+    assert any("pnr" in n and "personnummer" in n for n in parsed.notes)
+
+
+def test_column_names_differing_only_in_case_conflict_when_their_values_differ(tmp_path):
+    p1, p2 = pnr("19400101"), pnr("19400102")
+    text = "\n".join([HEADER.replace("kommentar", "Kommentar") + ";kommentar",
+                      row(p1, extra="") + ";lugnt", row(p2, extra="") + ";"]) + "\n"
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, text)
+    assert err.value.rule == "conflicting_columns"
+    assert err.value.row == 2 and err.value.column == "kommentar"
+    assert "Kommentar" in err.value.message and "kommentar" in err.value.message
+    assert "lugnt" not in err.value.message
+
+
+def test_two_header_columns_for_one_field_with_different_values_reject_the_file(tmp_path):
+    p1, p2, p3 = pnr("19400101"), pnr("19400102"), pnr("19400103")
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, _with_second_pnr_column("personnummer", "PNR",
+                                                [(p1, p1), (p2, p3), (p3, p2)]))
+    assert (err.value.rule, err.value.row, err.value.column) == (
+        "conflicting_columns", 3, "personnummer")
+    assert "'personnummer'" in err.value.message and "'PNR'" in err.value.message
+    assert "row 3" in err.value.message
+    assert p2 not in err.value.message and p3 not in err.value.message
