@@ -193,13 +193,20 @@ def test_a_personnummer_in_a_file_name_is_kept_nowhere(settings, caplog):
     person = PERSONS[0][0]
     name = f"palliativ_dodsfall_2024-01_{person[:8]}-{person[8:]}.csv"
     drop(settings, "palliativ", name, export(PERSONS[:4]))
+    drop(settings, "palliativ", f"{person}.csv.part", export(PERSONS[:4]))   # waiting
+    drop(settings, f"inkorg_{person[2:]}", "x.csv", export(PERSONS[:4]))    # stray folder
     caplog.set_level(logging.INFO)
     ingest_registry(settings, "palliativ")
     digits = {person, person[2:], person[:8] + "-" + person[8:], person[2:8] + "-" + person[8:]}
     seen = ledger(settings)
     assert list(seen) == ["palliativ_dodsfall_2024-01_[personnummer].csv"]
     assert seen["palliativ_dodsfall_2024-01_[personnummer].csv"][0] == "quarantined"
-    texts = [caplog.text, *map(str, seen.values())]
+    texts = [caplog.text]
+    with Warehouse(settings) as wh:
+        for (table,) in wh.fetchall("SELECT table_name FROM information_schema.tables"
+                                    " WHERE table_schema = 'ops'"):
+            texts.append(repr(wh.fetchall(f"SELECT * FROM ops.{table}")))
+        assert wh.fetchone("SELECT count(*) FROM ops.inbox_notices")[0] == 2
     for path in settings.quarantine.rglob("*"):
         texts.append(str(path))
         if path.is_file():
