@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,10 +26,31 @@ from regbench.contracts import load_contracts
 from regbench.demo.generator import generate
 from regbench.ingest import ingest_registry
 from regbench.nightly import StepFailed, fail_on_quarantine
+from regbench.sources import SourceError
+from regbench.sources import fetch as fetch_source
 from regbench.warehouse import Warehouse
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "files"
 SSHD = Path("/usr/sbin/sshd")
+SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")
+
+# sshd's sftp subsystem: OpenSSH's sftp-server, its replies to the client slowed to the bytes per
+# second in the file `throttle` next to this script when that file exists (a slow registry link)
+THROTTLED_SFTP = f"""\
+import os, subprocess, sys, time
+rate_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "throttle")
+if not os.path.exists(rate_file):
+    os.execv({str(SFTP_SERVER)!r}, [{str(SFTP_SERVER)!r}])
+rate = int(open(rate_file).read())
+server = subprocess.Popen([{str(SFTP_SERVER)!r}], stdout=subprocess.PIPE)
+while chunk := os.read(server.stdout.fileno(), 4096):
+    try:
+        os.write(1, chunk)
+    except OSError:
+        break
+    time.sleep(len(chunk) / rate)
+server.kill()
+"""
 
 
 def free_port() -> int:
@@ -62,6 +84,7 @@ def sshd(tmp_path_factory):
     os.chmod(d / "authorized_keys", 0o600)
     exports = d / "exports"
     exports.mkdir()
+    (d / "sftp_subsystem.py").write_text(THROTTLED_SFTP)
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
     port = free_port()
     (d / "sshd_config").write_text(
@@ -69,7 +92,7 @@ def sshd(tmp_path_factory):
         f"AuthorizedKeysFile {d / 'authorized_keys'}\nPidFile {d / 'sshd.pid'}\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
-        "Subsystem sftp internal-sftp\n"
+        f"Subsystem sftp {sys.executable} {d / 'sftp_subsystem.py'}\n"
     )
     proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(d / "sshd_config")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -83,34 +106,82 @@ def sshd(tmp_path_factory):
 
 
 class ExportEndpoint(http.server.BaseHTTPRequestHandler):
-    """A registry's export API: GET /exports/ lists files as JSON, GET /exports/<name> serves one."""
+    """A registry's export API: GET /exports/ lists files as JSON, GET /exports/<name> serves one.
+
+    Every request is recorded in `seen` (over TLS or not, the Host header, the path, whether it
+    carried the token), so a test can tell where the token went."""
 
     folder: Path
     token: str
     listing_extra: list = []
+    seen: list = []
+    # path -> Location: answered with 302 instead of the file
+    redirects: dict = {}
+    # file name -> seconds between 1 KiB chunks: served slowly, as over a poor link
+    trickle: dict = {}
+    # False: the listing has no sizes and files come without Content-Length (read until close)
+    announce_sizes: bool = True
 
     def do_GET(self):  # noqa: N802
+        self.seen.append({"tls": isinstance(self.connection, ssl.SSLSocket), "path": self.path,
+                          "host": self.headers.get("Host"),
+                          "token": self.token in (self.headers.get("Authorization") or "")})
         if self.headers.get("Authorization") != f"Bearer {self.token}":
             return self._send(401, b'{"error": "unauthorized"}')
+        if self.path in self.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            return self.end_headers()
         if self.path == "/exports/":
-            files = [{"name": p.name, "size": p.stat().st_size,
-                      "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+            files = [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+                     | ({"size": p.stat().st_size} if self.announce_sizes else {})
                      for p in sorted(self.folder.iterdir())]
             return self._send(200, json.dumps(files + self.listing_extra).encode())
         path = self.folder / self.path.removeprefix("/exports/")
         if self.path.startswith("/exports/") and path.parent == self.folder and path.is_file():
-            return self._send(200, path.read_bytes(), "text/csv")
+            return self._send(200, path.read_bytes(), "text/csv", self.trickle.get(path.name))
         return self._send(404, b"{}")
 
-    def _send(self, code: int, body: bytes, ctype: str = "application/json"):
+    def _send(self, code: int, body: bytes, ctype: str = "application/json",
+              delay: float | None = None):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        if self.announce_sizes or ctype == "application/json":
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            for start in range(0, len(body), 1024 if delay else len(body) or 1):
+                self.wfile.write(body[start:start + 1024] if delay else body)
+                if delay:
+                    self.wfile.flush()
+                    time.sleep(delay)
+        except OSError:  # the client hung up
+            pass
 
     def log_message(self, *args):
         pass
+
+
+class TlsOrPlainServer(http.server.ThreadingHTTPServer):
+    """TLS, and (as a carelessly set up endpoint would) plain HTTP too on the same port: whatever a
+    client sends in clear text to the endpoint's host and port arrives and is recorded."""
+
+    context: ssl.SSLContext
+
+    def finish_request(self, request, client_address):
+        request.settimeout(10)
+        try:
+            tls = request.recv(1, socket.MSG_PEEK) == b"\x16"  # a TLS handshake record
+            if tls:
+                request = self.context.wrap_socket(request, server_side=True)
+        except OSError:  # includes a client that does not trust the certificate
+            return
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            if tls:
+                request.close()
 
 
 @pytest.fixture(scope="module")
@@ -118,20 +189,21 @@ def https_endpoint(tmp_path_factory):
     d = tmp_path_factory.mktemp("https")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
          "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
         check=True, capture_output=True,
     )
     exports = d / "exports"
     exports.mkdir()
     handler = type("Endpoint", (ExportEndpoint,), {"folder": exports, "token": "s3cret-token-1"})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(d / "cert.pem", d / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server = TlsOrPlainServer(("127.0.0.1", 0), handler)
+    server.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.context.load_cert_chain(d / "cert.pem", d / "key.pem")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"https://127.0.0.1:{server.server_address[1]}/exports/", "exports": exports,
+    port = server.server_address[1]
+    yield {"url": f"https://127.0.0.1:{port}/exports/", "port": port, "exports": exports,
            "ca": d / "cert.pem", "handler": handler}
     server.shutdown()
     server.server_close()
@@ -169,7 +241,10 @@ def remote_registries(tmp_path, monkeypatch, sshd, https_endpoint):
     for folder in (sshd["exports"], https_endpoint["exports"]):
         for p in folder.iterdir():
             p.unlink()
-    https_endpoint["handler"].listing_extra = []
+    handler = https_endpoint["handler"]
+    handler.listing_extra, handler.seen, handler.redirects, handler.trickle = [], [], {}, {}
+    handler.announce_sizes = True
+    (sshd["dir"] / "throttle").unlink(missing_ok=True)
     return get_settings(), sftp_conn, https_conn
 
 
@@ -312,3 +387,155 @@ def test_fetch_command_downloads_without_loading_and_explains_a_failure(
     result = CliRunner().invoke(app, ["fetch", "njur"])
     assert result.exit_code == 1
     assert "cannot connect" in result.output
+
+
+# --- where the token may go; deadlines and size limits ---------------------------------------------
+
+def fetch_now(settings, registry_id: str):
+    return fetch_source(settings, load_contracts(settings.contracts_dir)[registry_id])
+
+
+def fetch_error(settings, registry_id: str) -> str:
+    """The SourceError's message from fetching `registry_id`, "" if there was none."""
+    try:
+        fetch_now(settings, registry_id)
+    except SourceError as exc:
+        return str(exc)
+    return ""
+
+
+def inbox_names(settings, registry_id: str) -> list[str]:
+    return sorted(p.name for p in (settings.inbox / registry_id).iterdir())
+
+
+def palliativ_files(https_endpoint, count: int = 2) -> list[str]:
+    for p in sorted((CORPUS / "palliativ").iterdir())[:count]:
+        shutil.copyfile(p, https_endpoint["exports"] / p.name)
+    return sorted(p.name for p in https_endpoint["exports"].iterdir())
+
+
+def test_https_token_never_goes_over_plain_http_even_to_the_same_host_and_port(
+        remote_registries, https_endpoint):
+    settings, _, _ = remote_registries
+    names = palliativ_files(https_endpoint)
+    port = https_endpoint["port"]
+    https_endpoint["handler"].listing_extra = [
+        {"name": "plain.csv", "url": f"http://127.0.0.1:{port}/exports/{names[0]}"}]
+    message = fetch_error(settings, "palliativ")
+    seen = https_endpoint["handler"].seen
+    assert [r for r in seen if not r["tls"]] == [], "a request went out in clear text"
+    assert "plain.csv" in message and "s3cret-token-1" not in message
+    # the entry is refused, the others are fetched over https
+    assert inbox_names(settings, "palliativ") == names
+
+
+def test_https_token_goes_to_no_other_host_or_port_nor_through_a_redirect(
+        remote_registries, https_endpoint):
+    settings, _, _ = remote_registries
+    names = palliativ_files(https_endpoint)
+    port, origin = https_endpoint["port"], f"127.0.0.1:{https_endpoint['port']}"
+    handler = https_endpoint["handler"]
+    handler.listing_extra = [
+        {"name": "elsewhere.csv", "url": f"https://localhost:{port}/exports/{names[0]}"},
+        {"name": "otherport.csv", "url": f"https://127.0.0.1:{free_port()}/exports/{names[0]}"},
+        {"name": "userinfo.csv", "url": f"https://127.0.0.1:{port}@localhost:{port}/exports/{names[0]}"},
+        {"name": "downgraded.csv"}, {"name": "away.csv"}, {"name": "moved.csv"},
+    ]
+    handler.redirects = {
+        "/exports/downgraded.csv": f"http://127.0.0.1:{port}/exports/{names[0]}",
+        "/exports/away.csv": f"https://localhost:{port}/exports/{names[0]}",
+        "/exports/moved.csv": f"/exports/{names[1]}",  # the same origin: followed
+    }
+    message = fetch_error(settings, "palliativ")
+    assert [r for r in handler.seen if not r["tls"] or r["host"] != origin] == [], \
+        "a request went to another origin"
+    for refused in ("elsewhere.csv", "otherport.csv", "userinfo.csv", "downgraded.csv", "away.csv"):
+        assert refused in message
+    assert "moved.csv" not in message
+    assert "s3cret-token-1" not in message
+    assert inbox_names(settings, "palliativ") == sorted([*names, "moved.csv"])
+    assert (settings.inbox / "palliativ/moved.csv").read_bytes() == \
+        (https_endpoint["exports"] / names[1]).read_bytes()
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["sizes-announced", "sizes-unannounced"])
+def test_https_file_over_the_size_limit_is_not_kept_and_named_redacted(
+        remote_registries, https_endpoint, monkeypatch, announced):
+    from regbench import sources
+
+    settings, _, _ = remote_registries
+    names = palliativ_files(https_endpoint)
+    big = "rattelse_19121212-1212.csv"
+    (https_endpoint["exports"] / big).write_bytes(b"x;y\n" * 5000)
+    https_endpoint["handler"].announce_sizes = announced
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 8000, raising=False)
+    message = fetch_error(settings, "palliativ")
+    assert "rattelse_[personnummer].csv" in message and "19121212" not in message
+    assert "8000 bytes" in message
+    assert inbox_names(settings, "palliativ") == names  # no partial file, the others are there
+    if announced:  # the listing said how big it is: not even requested
+        assert not any(r["path"].endswith(big) for r in https_endpoint["handler"].seen)
+
+
+def test_https_transfer_past_the_deadline_stops_and_leaves_no_partial_file(
+        remote_registries, https_endpoint, monkeypatch):
+    from regbench import sources
+
+    settings, _, _ = remote_registries
+    names = palliativ_files(https_endpoint)
+    slow = "palliativ_dodsfall_2023-09.csv"
+    (https_endpoint["exports"] / slow).write_bytes(b"x;y\n" * 20_000)  # 80 KiB at 10 KiB/s: 8 s
+    https_endpoint["handler"].trickle = {slow: 0.1}
+    monkeypatch.setattr(sources, "FETCH_DEADLINE_SECONDS", 2.5, raising=False)
+    started = time.monotonic()
+    message = fetch_error(settings, "palliativ")
+    assert time.monotonic() - started < 5
+    assert "deadline" in message and slow in message
+    assert inbox_names(settings, "palliativ") == names
+
+
+def sftp_files(sshd, sizes: dict[str, int]) -> None:
+    for name, size in sizes.items():
+        (sshd["exports"] / name).write_bytes(b"a;b\n" * (size // 4))
+
+
+def test_sftp_file_over_the_size_limit_is_not_downloaded_and_named_redacted(
+        remote_registries, sshd, monkeypatch):
+    from regbench import sources
+
+    settings, _, _ = remote_registries
+    big = "njur_rattelse_191212121212.csv"
+    sftp_files(sshd, {"njur_a.csv": 2000, big: 40_000, "njur_z.csv": 2000})
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 8000, raising=False)
+    message = fetch_error(settings, "njur")
+    assert "njur_rattelse_[personnummer].csv" in message and "191212121212" not in message
+    assert "8000 bytes" in message
+    assert inbox_names(settings, "njur") == ["njur_a.csv", "njur_z.csv"]
+
+
+def test_sftp_transfer_past_the_deadline_stops_and_keeps_the_finished_files(
+        remote_registries, sshd, monkeypatch):
+    from regbench import sources
+
+    settings, _, _ = remote_registries
+    sftp_files(sshd, {"njur_a.csv": 2000, "njur_b.csv": 2000, "njur_c.csv": 500_000})
+    (sshd["dir"] / "throttle").write_text("50000")  # 50 kB/s: the last file needs 10 s
+    monkeypatch.setattr(sources, "FETCH_DEADLINE_SECONDS", 3.0, raising=False)
+    started = time.monotonic()
+    message = fetch_error(settings, "njur")
+    assert time.monotonic() - started < 6
+    assert "deadline" in message and "njur_c.csv" in message
+    assert inbox_names(settings, "njur") == ["njur_a.csv", "njur_b.csv"]
+
+
+def test_a_stale_partial_download_from_a_killed_run_is_cleared(remote_registries, sshd):
+    settings, _, _ = remote_registries
+    sftp_files(sshd, {"njur_a.csv": 2000})
+    stale = settings.inbox / "njur" / ".njur_gone.csv.part"  # no longer on the server
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    long_ago = time.time() - 7 * 24 * 3600
+    os.utime(stale, (long_ago, long_ago))
+    report = fetch_now(settings, "njur")
+    assert report.downloaded == ["njur_a.csv"]
+    assert inbox_names(settings, "njur") == ["njur_a.csv"]
