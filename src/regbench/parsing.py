@@ -26,7 +26,10 @@ from regbench.redaction import redact
 
 # Spreadsheet view: the header is row 1, so the first data row is row 2.
 FIRST_DATA_ROW = 2
-FALLBACK_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+# date-times are read as their day; the first two are the date-only forms (registry_scaffold)
+FALLBACK_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                         "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S.%f",
+                         "%Y-%m-%dT%H:%M:%S.%f")
 TRUE_WORDS = {"true", "1", "ja", "j", "yes", "x"}
 FALSE_WORDS = {"false", "0", "nej", "n", "no"}
 
@@ -366,22 +369,42 @@ def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
 
 
 def parse_dates(raw: pd.Series, primary_format: str) -> pd.Series:
-    """Contract format first, then the other unambiguous forms, then Excel serial numbers."""
-    result = pd.to_datetime(raw, format=primary_format, errors="coerce")
+    """Contract format first, then the other unambiguous forms, then Excel serial numbers (a time
+    of day as a fraction: 45356.5 is noon on 2024-03-05). Date-times give their day."""
+    result = _dates_in_format(raw, primary_format)
     for fmt in FALLBACK_DATE_FORMATS:
         todo = result.isna() & raw.notna()
         if not todo.any():
             break
         if fmt != primary_format:
-            result[todo] = pd.to_datetime(raw[todo], format=fmt, errors="coerce")
+            result[todo] = _dates_in_format(raw[todo], fmt)
     todo = result.isna() & raw.notna()
     if todo.any():
-        serial = pd.to_numeric(raw[todo].where(raw[todo].str.fullmatch(r"\d{5}")), errors="coerce")
+        written = raw[todo].astype("string[pyarrow]")
+        serial = pd.to_numeric(
+            written.where(written.str.fullmatch(r"\d{5}(?:[.,]\d+)?").fillna(False))
+            .str.replace(",", ".", regex=False), errors="coerce").astype("float64")
         plausible = serial.between(20000, 80000)  # 1954..2119
         result[todo] = pd.to_datetime(
-            serial.where(plausible), unit="D", origin="1899-12-30", errors="coerce"
+            serial.where(plausible).floordiv(1), unit="D", origin="1899-12-30", errors="coerce"
         )
     return result.dt.normalize().astype("datetime64[ns]")
+
+
+# years a date column can hold (nanosecond timestamps end in 2262); outside, the value is invalid
+_FIRST_YEAR, _LAST_YEAR = 1800, 2200
+
+
+def _dates_in_format(raw: pd.Series, fmt: str) -> pd.Series:
+    """strptime reads `%Y%m%d` from fewer digits (2024111 as 2024-11-01, or is it 2024-01-11?):
+    a compact date must have its eight digits."""
+    if "%Y%m%d" in fmt:
+        raw = raw.where(raw.astype("string[pyarrow]").str.match(r"\d{8}(?:\D|$)").fillna(False))
+    found = pd.to_datetime(raw, format=fmt, errors="coerce")
+    if isinstance(found.dtype, pd.DatetimeTZDtype):  # an offset in the format (%z): the day written
+        found = found.dt.tz_localize(None)
+    found = found.where((found.dt.year >= _FIRST_YEAR) & (found.dt.year <= _LAST_YEAR))
+    return found.dt.floor("D").astype("datetime64[ns]")
 
 
 def _convert(raw: pd.Series, col: Column, date_format: str, decimal: str,

@@ -63,3 +63,19 @@ def test_integers_accept_thousands_separators_and_reject_cut_or_fractional_value
     assert {(r.row_number, r.rule) for r in parsed.rejects} == {
         (5, "integer_invalid"), (6, "integer_invalid"), (7, "integer_invalid"), (8, "integer_invalid")}
     assert parsed.frame.loc[2:4, "kommentar"].tolist() == [12, 1234, 12]
+
+
+@pytest.mark.parametrize("written", ["45356.5", "45356,25", "45356.999", "2024-03-05 14:30",
+                                     "2024-03-05 14:30:59", "2024-03-05T14:30", "2024-03-05 14:30:59.120",
+                                     "45356"])
+def test_excel_serials_with_a_time_and_date_times_in_date_columns_give_the_day(tmp_path, written):
+    parsed = parse(tmp_path, "\n".join([HEADER, row(pnr("19400101"), death=written)]) + "\n")
+    assert not parsed.rejects
+    assert parsed.frame.loc[2, "dodsdatum"] == pd.Timestamp("2024-03-05")
+
+
+@pytest.mark.parametrize("written", ["45356.", "2024-03-05 25:00", "2024-03-05 14", "453565",
+                                     "2024111", "2024035"])
+def test_malformed_date_times_and_serials_are_rejected(tmp_path, written):
+    parsed = parse(tmp_path, "\n".join([HEADER, row(pnr("19400101"), death=written)]) + "\n")
+    assert {(r.column, r.rule) for r in parsed.rejects} == {("dodsdatum", "date_invalid")}
