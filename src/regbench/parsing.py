@@ -81,7 +81,13 @@ def parse_file(
         table, encoding = _read_xlsx(path), "xlsx"
     else:
         text, encoding = decode_text(data, path.name)
-        table = _read_table(text, fmt.delimiter, path.name)
+        if not text.replace("\ufeff", "").strip():
+            raise FileRejected(
+                "empty_file",
+                f"{path.name}: the file is empty (it holds only white space or a byte-order mark)",
+                action="Ask the registry to deliver the export again.",
+            )
+        table = _read_table(text, fmt.delimiter, path.name, entity)
         _reject_if_truncated(text, fmt.delimiter, table, path.name)
     match = _match_header(table.header, entity, path.name)
     body = table.body
@@ -134,10 +140,13 @@ class _Table:
     body: pd.DataFrame
 
 
-def _read_table(text: str, delimiter: str, name: str) -> _Table:
+def _read_table(text: str, delimiter: str, name: str, entity: Entity) -> _Table:
     """Read with one spare column past the header: a delimiter after every data row but not after
     the header would otherwise make pandas take the first column as the index and shift the rest."""
-    width = len(_read_csv(text, delimiter, name, nrows=1).columns)
+    first = _read_csv(text, delimiter, name, nrows=1)
+    width = len(first.columns)
+    if width == 1:
+        _reject_other_delimiter(str(first.iloc[0, 0]), delimiter, name, entity)
     frame = _read_csv(text, delimiter, name, names=range(width + 1))
     header = [str(h).replace("\ufeff", "").strip() for h in frame.iloc[0, :width]]
     body = frame.iloc[1:]
@@ -156,6 +165,33 @@ def _read_table(text: str, delimiter: str, name: str) -> _Table:
             "deliver the export again.",
         )
     return _Table(header, body.drop(columns=width))
+
+
+DELIMITER_NAMES = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "vertical bar (|)"}
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return DELIMITER_NAMES.get(delimiter, repr(delimiter))
+
+
+def _reject_other_delimiter(header: str, delimiter: str, name: str, entity: Entity) -> None:
+    """A header read as one column that names no contract column but holds another common
+    delimiter: the file uses that one (left alone, every required column would seem missing)."""
+    header = header.replace("\ufeff", "").strip()
+    if _header_column(header, entity) is not None:
+        return
+    counts = {d: header.count(d) for d in DELIMITER_NAMES if d != delimiter}
+    found, n = max(counts.items(), key=lambda kv: kv[1])
+    if n:
+        raise FileRejected(
+            "wrong_delimiter",
+            f"{name}: the header reads as a single column, which {_delimiter_name(found)} splits "
+            f"into {n + 1}: the file is delimited by {_delimiter_name(found)}, but the registry's "
+            f"contract says {_delimiter_name(delimiter)}",
+            row=1,
+            action=f"Export the file again with {_delimiter_name(delimiter)} as delimiter, or change "
+            "the delimiter in the registry's contract if the registry has changed its export.",
+        )
 
 
 def _read_csv(text: str, delimiter: str, name: str, **kwargs) -> pd.DataFrame:

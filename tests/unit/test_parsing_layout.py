@@ -1,9 +1,10 @@
 """How a delimited file is laid out: header, delimiters, records and where the file ends."""
 
 import pytest
-from test_parsing import HEADER, parse, pnr, row
+from test_parsing import CONTRACTS, DODSFALL, HEADER, PALL, TODAY, UNITS, parse, pnr, row
 
-from regbench.parsing import FileRejected
+from regbench.parsing import FileRejected, parse_file
+from regbench.pseudonym import Pseudonymiser
 
 
 def test_a_delimiter_after_every_data_row_but_not_after_the_header_loads_unshifted(tmp_path):
@@ -97,3 +98,42 @@ def test_two_header_columns_for_one_field_with_different_values_reject_the_file(
     assert "'personnummer'" in err.value.message and "'PNR'" in err.value.message
     assert "row 3" in err.value.message
     assert p2 not in err.value.message and p3 not in err.value.message
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"  \r\n\r\n\t ", b"\xef\xbb\xbf\r\n",
+                                     b"\xff\xfe", b"\xff\xfe \x00\n\x00", b"\n"])
+def test_a_file_with_nothing_but_whitespace_or_a_byte_order_mark_is_empty(tmp_path, content):
+    path = tmp_path / "palliativ_dodsfall_2024-03.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileRejected) as err:
+        parse_file(path, PALL, DODSFALL, pseudonymiser=Pseudonymiser(b"k" * 32), known_units=UNITS,
+                   today=TODAY)
+    assert err.value.rule == "empty_file"
+    assert "empty" in err.value.message and err.value.action
+
+
+@pytest.mark.parametrize(("found", "label"), [(",", "comma"), ("\t", "tab"), ("|", "vertical bar")])
+def test_a_file_with_another_delimiter_than_the_contract_says_is_named_so(tmp_path, found, label):
+    text = "\r\n".join([HEADER.replace(";", found), row(pnr("19400101")).replace(";", found)]) + "\r\n"
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, text)
+    assert (err.value.rule, err.value.row) == ("wrong_delimiter", 1)
+    assert label in err.value.message and "semicolon" in err.value.message
+
+
+def test_a_tab_separated_contract_given_semicolons_names_both(tmp_path):
+    blod = CONTRACTS["blodcancer"]
+    header = ("personnummer;enhetskod;diagnosdatum;registreringsdatum;diagnos;valgrundad_misstanke;"
+              "behandlingsstart;mdk;kontaktsjukskoterska;lpk")
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, header + "\n", "utf-8", name="blodcancer_diagnos_2024-03.tsv", contract=blod,
+              entity=blod.entity("diagnos"))
+    assert err.value.rule == "wrong_delimiter"
+    assert "semicolon" in err.value.message and "tab" in err.value.message
+
+
+def test_a_one_column_optout_list_is_not_a_delimiter_problem(tmp_path):
+    optout = PALL.entity("optout")
+    parsed = parse(tmp_path, "personnummer\n" + pnr("19400101") + "\n", "utf-8",
+                   name="palliativ_optout_2024-03-01.csv", entity=optout)
+    assert parsed.rows_total == 1 and not parsed.rejects
