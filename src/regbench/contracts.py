@@ -82,6 +82,9 @@ class FileFormat(_Strict):
     decimal: Literal[".", ","] = "."
     date_format: str = "%Y-%m-%d"
     missing_values: tuple[str, ...] = ("", "NULL", "NA", "-", "Uppgift saknas")
+    # a compressed delivery (recognised by its bytes, whatever its name) is refused unless allowed
+    # here; zip: an archive holding exactly one file
+    compression: Literal["none", "gzip", "zip"] = "none"
 
 
 class Entity(_Strict):
@@ -94,6 +97,9 @@ class Entity(_Strict):
     file_pattern: str
     format: FileFormat | None = None
     event_date_column: str | None = None
+    # rows whose event date lies outside the period in the file's name: loaded with a note in the
+    # ledger (warn), or the whole file waits in quarantine (quarantine)
+    outside_period: Literal["warn", "quarantine"] = "warn"
     registration_date_column: str | None = None
     # columns that identify one registration; duplicates on them are rejected
     key_columns: tuple[str, ...] = ()

@@ -77,6 +77,8 @@ def ingest_registry(settings: Settings, registry_id: str) -> IngestReport:
             report.files_downloaded = len(fetched.downloaded)
         except SourceError as exc:
             report.source_error = str(exc)
+            if getattr(exc, "report", None) is not None:
+                report.files_downloaded = len(exc.report.downloaded)
             log.error("%s: %s", registry_id, exc)
         folders = {c.inbox_folder for c in load_contracts(settings.contracts_dir).values()}
         inbox.record(wh, None, inbox.strays(settings.inbox, folders), now)
@@ -130,6 +132,16 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
             delivery.lake_path, contract, entity, pseudonymiser=pseudonymiser,
             known_units=units, today=today(settings),
         )
+        outside = _outside_period(parsed, entity, delivery.period)
+        if outside and entity.outside_period == "quarantine":
+            raise FileRejected(
+                "outside_file_period",
+                f"{delivery.original_name}: {outside[0]} row(s) have a {entity.event_date_column} "
+                f"outside {delivery.period}, the period the file name says it covers (first at "
+                f"row {outside[1]})",
+                row=outside[1], column=entity.event_date_column,
+                action="Deliver each period's rows in the file named for it, or correct the dates.",
+            )
         if entity.role == "optouts":
             _apply_optouts(wh, contract, delivery, parsed, now)
             report.files_loaded += 1
@@ -143,6 +155,10 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
         report.checks_failed += sum(not r.success for r in results)
         if not delivery.accept_rejects:
             _check_file_quality(delivery, contract, parsed, results)
+        if outside:
+            parsed.notes.append(f"{outside[0]} row(s) with {entity.event_date_column} outside "
+                                f"{delivery.period} (first at row {outside[1]})")
+            log.warning("%s: %s", delivery.original_name, parsed.notes[-1])
         loaded, rejected = _load(settings, wh, contract, entity, delivery, parsed, now)
         report.files_loaded += 1
         report.rows_loaded += loaded
@@ -170,6 +186,24 @@ def _as_rejection(delivery: Delivery, exc: Exception) -> FileRejected:
         action="Look at the file (encoding, format, size) and deliver a corrected export; if it "
         "looks right, report this reason to the platform team, then release the file.",
     )
+
+
+def _outside_period(parsed: ParsedFile, entity, period: str | None) -> tuple[int, int] | None:
+    """(rows, first row) of accepted rows whose event date is outside the file's period."""
+    column = entity.event_date_column
+    if not period or not column or entity.role == "optouts" or not len(parsed.accepted):
+        return None
+    try:
+        start = pd.Timestamp(period if len(period) > 4 else f"{period}-01")
+    except ValueError:
+        return None
+    end = start + (pd.DateOffset(years=1) if len(period) == 4 else pd.DateOffset(months=1)
+                   if len(period) == 7 else pd.DateOffset(days=1))
+    dates = parsed.accepted[column]
+    outside = dates.notna() & ((dates < start) | (dates >= end))
+    if not outside.any():
+        return None
+    return int(outside.sum()), int(outside[outside].index[0])
 
 
 def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFile, results) -> None:
@@ -307,7 +341,7 @@ def _apply_optouts(wh: Warehouse, contract: Contract, delivery: Delivery, parsed
 
 
 def _extra_note(parsed: ParsedFile, delivery: Delivery) -> str | None:
-    notes = []
+    notes = list(parsed.notes)
     if parsed.extra_columns:
         notes.append(f"extra columns ignored: {', '.join(parsed.extra_columns)}")
     if delivery.accept_rejects:

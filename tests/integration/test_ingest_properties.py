@@ -8,7 +8,8 @@ import codecs
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from regbench.config import get_settings
 from regbench.ingest import ingest_registry

@@ -246,3 +246,30 @@ def test_a_ledger_of_schema_version_4_is_scoped_by_registry_after_the_upgrade(se
                    " received_at, status) VALUES ('f', 'a.csv', 'njur', 1, now(), 'received')")
         rows = wh.fetchall("SELECT registry_id, status FROM ops.ledger ORDER BY 1")
     assert rows == [("njur", "received"), ("palliativ", "loaded")]
+
+
+def test_rows_outside_the_files_period_are_named_or_quarantine_as_the_contract_says(
+        settings, tmp_path, monkeypatch):
+    import shutil
+
+    january_in_february = export([PERSONS[0], *[(p, d.replace(month=2)) for p, d in PERSONS[4:]]])
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", january_in_february)
+    ingest_registry(settings, "palliativ")
+    status, loaded, reason = ledger(settings)["palliativ_dodsfall_2024-02.csv"]
+    assert (status, loaded) == ("loaded", 5)
+    assert "1 row(s) with dodsdatum outside 2024-02 (first at row 2)" in reason
+
+    contracts = tmp_path / "registries"
+    shutil.copytree(settings.contracts_dir, contracts)
+    text = (contracts / "palliativ.yaml").read_text(encoding="utf-8")
+    (contracts / "palliativ.yaml").write_text(text.replace(
+        "    event_date_column: dodsdatum\n",
+        "    event_date_column: dodsdatum\n    outside_period: quarantine\n", 1), encoding="utf-8")
+    monkeypatch.setenv("REGBENCH_CONTRACTS", str(contracts))
+    strict = get_settings()
+    drop(strict, "palliativ", "palliativ_dodsfall_2024-03.csv",
+         export([(p, d.replace(month=3)) for p, d in PERSONS[4:]] + [PERSONS[1]]))
+    ingest_registry(strict, "palliativ")
+    status, _, reason = ledger(strict)["palliativ_dodsfall_2024-03.csv"]
+    assert status == "quarantined" and reason.startswith("outside_file_period"), reason
+    assert "first at row 6" in reason
