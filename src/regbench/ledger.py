@@ -69,7 +69,8 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
     What is not taken in (uploads in progress, links, subfolders) is recorded as a notice.
     """
     inbox = settings.inbox / contract.inbox_folder
-    inbox.mkdir(parents=True, exist_ok=True)
+    if not inbox.exists():
+        private_dir(inbox)  # a folder someone else made (an SFTP upload account) is left as it is
     listing = list_drop_folder(inbox, contract.inbox_folder)
     inbox_notices.record(wh, contract.registry_id, listing.notices, now)
     for path in listing.ready:
