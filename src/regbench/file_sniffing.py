@@ -163,3 +163,135 @@ def _first_utf8_line(data: bytes) -> int | None:
             continue
         return line_of(data, start)
     return None
+
+
+# --- compressed deliveries ---------------------------------------------------------------------
+
+# the most a compressed delivery may unpack to; a decompression bomb stops here, not in memory
+MAX_DECOMPRESSED_BYTES = 2**30
+_CHUNK = 2**20
+_MAGIC = (
+    (re.compile(rb"\x1f\x8b"), "gzip"),
+    (re.compile(rb"PK(?:\x03\x04|\x05\x06|\x07\x08)"), "zip"),
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", re.DOTALL), "bzip2"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz"),
+    (re.compile(rb"7z\xbc\xaf\x27\x1c"), "7z"),
+    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd"),
+)
+UNCOMPRESSED = ("Deliver the uncompressed CSV, or ask the platform team to allow compressed deliveries "
+                "in the registry's contract (format: compression).")
+
+
+def compression_of(data: bytes) -> str | None:
+    """The compression format whose magic bytes start `data`, if any."""
+    return next((kind for magic, kind in _MAGIC if magic.match(data)), None)
+
+
+def is_excel_workbook(data: bytes) -> bool:
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
+def uncompress(data: bytes, kind: str, allowed: str, name: str) -> bytes:
+    """The delivered file inside a compressed delivery the contract allows (`allowed`: gzip, zip
+    with one member, or none); at most MAX_DECOMPRESSED_BYTES are unpacked."""
+    if kind == "zip" and is_excel_workbook(data):
+        raise FileRejected(
+            "compressed_file",
+            f"{name}: the file is an Excel workbook (a zip archive), not delimited text",
+            action="Export the sheet as CSV, or deliver the workbook under a name ending in .xlsx "
+            "if the registry's contract accepts Excel files.",
+        )
+    if kind != allowed:
+        allows = ("no compressed deliveries" if allowed == "none"
+                  else f"only {allowed}-compressed deliveries")
+        raise FileRejected(
+            "compressed_file",
+            f"{name}: the file is {kind}-compressed; the registry's contract allows {allows}",
+            action=UNCOMPRESSED,
+        )
+    inner = _gunzip(data, name) if kind == "gzip" else _unzip_single(data, name)
+    nested = compression_of(inner)
+    if nested is not None:
+        raise FileRejected(
+            "compressed_file",
+            f"{name}: the {kind} archive holds another compressed file ({nested}); only one level "
+            "of compression is opened",
+            action=UNCOMPRESSED,
+        )
+    return inner
+
+
+def _too_large(name: str, kind: str) -> FileRejected:
+    return FileRejected(
+        "decompressed_too_large",
+        f"{name}: the {kind} archive unpacks to more than {MAX_DECOMPRESSED_BYTES // 2**20} MB, the "
+        "most a delivery may unpack to; it was not unpacked",
+        action="Split the export into smaller files (one per month), or deliver it uncompressed.",
+    )
+
+
+def _corrupt(name: str, kind: str, exc: BaseException) -> FileRejected:
+    return FileRejected(
+        "corrupt_archive",
+        f"{name}: the {kind} archive cannot be unpacked ({type(exc).__name__}); it may have been "
+        "cut off or damaged in transfer",
+        action="Deliver the file again.",
+    )
+
+
+def _read_bounded(stream, name: str, kind: str, limit: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    while chunk := stream.read(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(name, kind)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    import gzip
+    import io
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            return _read_bounded(stream, name, "gzip", MAX_DECOMPRESSED_BYTES)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _corrupt(name, "gzip", exc) from None
+
+
+def _unzip_single(data: bytes, name: str) -> bytes:
+    import io
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                raise FileRejected(
+                    "zip_members",
+                    f"{name}: the zip archive holds {len(members)} files; a delivery holds exactly "
+                    "one export file",
+                    action="Deliver each export file on its own (one zip per file, or uncompressed).",
+                )
+            (member,) = members
+            if member.file_size > MAX_DECOMPRESSED_BYTES:
+                raise _too_large(name, "zip")
+            with zf.open(member) as stream:
+                return _read_bounded(stream, name, "zip", MAX_DECOMPRESSED_BYTES)
+    except FileRejected:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+            RuntimeError, NotImplementedError, ValueError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression method
+        raise _corrupt(name, "zip", exc) from None

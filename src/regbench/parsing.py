@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from regbench.contracts import Column, ColumnType, Contract, Entity
-from regbench.file_sniffing import decode_text
+from regbench.file_sniffing import compression_of, decode_text, uncompress
 from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
@@ -77,6 +77,9 @@ def parse_file(
             action="Ask the registry to deliver the export again.",
         )
     fmt = contract.format_of(entity)
+    kind = compression_of(data)
+    if kind is not None and not (kind == "zip" and path.suffix.lower() == ".xlsx"):
+        data = uncompress(data, kind, fmt.compression, path.name)
     if path.suffix.lower() == ".xlsx":
         table, encoding = _read_xlsx(path), "xlsx"
     else:
