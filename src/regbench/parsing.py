@@ -23,6 +23,7 @@ from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
 from regbench.redaction import redact
+from regbench.xlsx_reading import read_workbook
 
 # Spreadsheet view: the header is row 1, so the first data row is row 2.
 FIRST_DATA_ROW = 2
@@ -81,7 +82,8 @@ def parse_file(
     if kind is not None and not (kind == "zip" and path.suffix.lower() == ".xlsx"):
         data = uncompress(data, kind, fmt.compression, path.name)
     if path.suffix.lower() == ".xlsx":
-        table, encoding = _read_xlsx(path), "xlsx"
+        header, body = read_workbook(data, path.name, lambda cells: _header_fit(cells, entity))
+        table, encoding = _Table(header, body), "xlsx"
     else:
         text, encoding = decode_text(data, path.name)
         if not text.replace("\ufeff", "").strip():
@@ -217,23 +219,6 @@ def _read_csv(text: str, delimiter: str, name: str, **kwargs) -> pd.DataFrame:
         ) from None
 
 
-def _read_xlsx(path: Path) -> _Table:
-    """The first sheet of an Excel export, every cell as text (dates as ISO, as Excel stored them)."""
-    try:
-        frame = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise FileRejected(
-            "unreadable_xlsx", f"{path.name}: the Excel file cannot be opened ({type(exc).__name__})",
-            action="Open the file in Excel, save it again as .xlsx (or export CSV) and deliver it again.",
-        ) from None
-    frame = frame.fillna("")
-    header = [str(h).strip() for h in frame.iloc[0]] if len(frame) else []
-    body = frame.iloc[1:]
-    body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
-    body.columns = range(len(header))
-    return _Table(header, body)
-
-
 def _reject_if_truncated(text: str, delimiter: str, table: _Table, name: str) -> None:
     """A file that ends in the middle of a row was cut off in transfer; loading it would lose rows.
     Judged on the last record, which may span several lines (a quoted value with line breaks)."""
@@ -329,6 +314,12 @@ def _match_header(header: list[str], entity: Entity, name: str) -> _HeaderMatch:
             "now uses as an alias in the registry's contract.",
         )
     return _HeaderMatch(mapping, [redact(header[pos]) for pos in sorted(unused)], copies)
+
+
+def _header_fit(cells: list[str], entity: Entity) -> tuple[list[str], int]:
+    """(required contract columns a header row lacks, how many contract columns it names)."""
+    named = {col.name for h in cells if (col := _header_column(h, entity)) is not None}
+    return [c.name for c in entity.columns if c.required and c.name not in named], len(named)
 
 
 def _header_column(header: str, entity: Entity) -> Column | None:
