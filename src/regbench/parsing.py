@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from regbench.contracts import Column, ColumnType, Contract, Entity
@@ -22,7 +23,7 @@ from regbench.file_sniffing import compression_of, decode_text, uncompress
 from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
-from regbench.redaction import redact
+from regbench.redaction import contains_pnr, redact
 from regbench.xlsx_reading import read_workbook
 
 # Spreadsheet view: the header is row 1, so the first data row is row 2.
@@ -117,6 +118,11 @@ def parse_file(
         )
         if col.required:
             problems.append((raw.isna(), col.name, "required_missing"))
+        if col.type in _LOADED_AS_WRITTEN or (col.type is ColumnType.UNIT and known_units is None):
+            in_clear = _personnummer_in(raw)
+            if in_clear is not None:
+                problems.append((in_clear, col.name, "personnummer_in_column"))
+                raw = raw.where(~in_clear, None)  # not even in the frame the door checks see
         if col.type is ColumnType.PERSONNUMMER:
             persons, bad, born = _persons(raw, pseudonymiser, today)
             out.update(persons)
@@ -396,6 +402,28 @@ def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
     }
     births = pd.to_datetime(pd.Series(born, index=idx, dtype=object)).astype("datetime64[ns]")
     return persons, {rule: pd.Series(mask, index=idx) for rule, mask in bad.items()}, births
+
+
+# column types whose values are loaded as written (and unit codes when no list of known units
+# limits them): a personnummer in one of them would be stored in clear text
+_LOADED_AS_WRITTEN = frozenset({ColumnType.STRING, ColumnType.DECIMAL, ColumnType.INTEGER})
+
+
+def _personnummer_in(raw: pd.Series) -> pd.Series | None:
+    """Rows whose value holds something personnummer-shaped (redaction's rule: 10 or 12 digits, a
+    plausible month and day), or None if none does. Only values with six digits in a row, found
+    column-wise, are looked at one by one; dates written 2024-01-15 never are."""
+    shaped = r"\d{6}(?:[-+ _.]?\d{4}|[-+][0-9A-Za-z]{4})"
+    candidate = raw.astype("string[pyarrow]").str.contains(shaped).fillna(False).to_numpy(bool)
+    if not candidate.any():
+        return None
+    rows = np.flatnonzero(candidate)
+    values = raw.to_numpy()[rows]
+    # unit codes (HSA-ids hold ten digits) repeat: each distinct value is judged once
+    verdict = {v: contains_pnr(v) for v in pd.unique(values)}
+    hit = np.zeros(len(raw), dtype=bool)
+    hit[rows] = [verdict[v] for v in values]
+    return pd.Series(hit, index=raw.index) if hit.any() else None
 
 
 def parse_dates(raw: pd.Series, primary_format: str) -> pd.Series:

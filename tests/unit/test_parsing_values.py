@@ -79,3 +79,26 @@ def test_excel_serials_with_a_time_and_date_times_in_date_columns_give_the_day(t
 def test_malformed_date_times_and_serials_are_rejected(tmp_path, written):
     parsed = parse(tmp_path, "\n".join([HEADER, row(pnr("19400101"), death=written)]) + "\n")
     assert {(r.column, r.rule) for r in parsed.rejects} == {("dodsdatum", "date_invalid")}
+
+
+def test_a_personnummer_in_a_free_text_column_rejects_the_row_and_is_not_kept(tmp_path):
+    someone = pnr("19501212", serial="457")
+    comments = [f"Anhörig {someone} informerad", f"make {someone[2:8]}-{someone[8:]}",
+                f"samordningsnr {pnr('19501272')}", "Besök 2024-01-15 kl 10:30, 20240115",
+                "Telefon 08-123 456 78, journal 123456", "Avd 4, 1234567890123 internt"]
+    lines = [HEADER] + [row(pnr("19400101", serial=f"{100 + i}"), extra=c)
+                        for i, c in enumerate(comments)]
+    parsed = parse(tmp_path, "\n".join(lines) + "\n")
+    assert {(r.row_number, r.column, r.rule) for r in parsed.rejects} == {
+        (2, "kommentar", "personnummer_in_column"), (3, "kommentar", "personnummer_in_column"),
+        (4, "kommentar", "personnummer_in_column")}
+    assert parsed.frame.loc[2:4, "kommentar"].isna().all()
+    assert parsed.frame.loc[5, "kommentar"] == comments[3]
+    assert someone not in parsed.frame.to_csv() and someone[2:8] not in parsed.frame.to_csv()
+
+
+def test_a_personnummer_in_a_decimal_column_rejects_the_row(tmp_path):
+    parsed = njur(tmp_path, ["7,5", pnr("19501212"), "20240115"])
+    assert {(r.row_number, r.column, r.rule) for r in parsed.rejects} == {
+        (3, "egfr_vid_start", "personnummer_in_column")}
+    assert pd.isna(parsed.frame.loc[3, "egfr_vid_start"])
