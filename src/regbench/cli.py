@@ -227,6 +227,23 @@ def airflow_init() -> None:
     console.print(f"Airflow metadata ready; logs in {settings.logs}")
 
 
+@app.command("warehouse-setup")
+def warehouse_setup(
+    admin_dsn: str = typer.Option(None, "--admin-dsn", envvar="REGBENCH_ADMIN_DSN", show_default=False,
+                                  help="PostgreSQL superuser (or member of the owner role) DSN."),
+) -> None:
+    """Create or migrate the warehouse's tables as their owner, with their row privileges (after
+    infra/postgres/init-regbench.sh, adding a registry, or an upgrade; safe to run again)."""
+    from regbench.warehouse_setup import SetupError, setup
+
+    try:
+        done = setup(get_settings(), admin_dsn)
+    except SetupError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    console.print(f"warehouse ready: {done}")
+
+
 @app.command("check-config")
 def check_config(
     component: str = typer.Option(..., "--for", help="airflow, superset or provision"),

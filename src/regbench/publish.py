@@ -210,7 +210,21 @@ def _write_pg_release(wh, rid, tables, held, live) -> dict[str, tuple[str, int]]
             columns = _columns(wh, t)
             wh.execute(f"CREATE TABLE {schema}.{t} AS " + _select_for_release(t, columns, held, live_ref))
             fingerprints[t] = fingerprint(wh, f"{schema}.{t}", columns)
+        owner = _published_owner(wh)
+        if owner:  # the owner's views in `published` read the release
+            wh.execute(f'GRANT USAGE ON SCHEMA {schema} TO "{owner}"')
+            wh.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO "{owner}"')
     return fingerprints
+
+
+def _published_owner(wh: Warehouse) -> str | None:
+    """The NOLOGIN owner of `published` when infra/postgres/init-regbench.sh made the roles (then
+    only its function ops.switch_published may change the views); None on a database without
+    them (a single-role development database)."""
+    row = wh.fetchone("SELECT pg_get_userbyid(n.nspowner) FROM pg_namespace n"
+                      " WHERE n.nspname = ? AND to_regprocedure('ops.switch_published(text, text[])')"
+                      " IS NOT NULL", [LIVE_SCHEMA_PG])
+    return row[0] if row else None
 
 
 def _switch(settings: Settings, wh: Warehouse, rid: str, tables: list[str], manifest: dict) -> None:
@@ -222,19 +236,29 @@ def _switch(settings: Settings, wh: Warehouse, rid: str, tables: list[str], mani
         shutil.copyfile(release_file(settings, rid), tmp)
         os.replace(tmp, final)
     else:
-        schema = f"release_{rid.lower()}"
         with wh.transaction():
-            wh.execute(f"CREATE SCHEMA IF NOT EXISTS {LIVE_SCHEMA_PG}")
-            for (v,) in wh.fetchall("SELECT table_name FROM information_schema.views"
-                                    " WHERE table_schema = ?", [LIVE_SCHEMA_PG]):
-                wh.execute(f"DROP VIEW {LIVE_SCHEMA_PG}.{v}")
-            for t in tables:
-                wh.execute(f"CREATE VIEW {LIVE_SCHEMA_PG}.{t} AS SELECT * FROM {schema}.{t}")
+            _switch_pg_views(wh, rid, tables)
     target = manifest_path(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_manifest = target.with_suffix(".tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp_manifest, target)
+
+
+def _switch_pg_views(wh: Warehouse, rid: str, tables: list[str]) -> None:
+    """Point the views of `published` at release `rid`, inside the caller's transaction. Where the
+    roles of infra/postgres exist only the owner's function may (the transformer owns nothing in
+    `published`); on a single-role development database the views are recreated directly."""
+    if _published_owner(wh):
+        wh.execute("SELECT ops.switch_published(?, ?)", [rid, list(tables)])
+        return
+    schema = f"release_{rid.lower()}"
+    wh.execute(f"CREATE SCHEMA IF NOT EXISTS {LIVE_SCHEMA_PG}")
+    for (v,) in wh.fetchall("SELECT table_name FROM information_schema.views"
+                            " WHERE table_schema = ?", [LIVE_SCHEMA_PG]):
+        wh.execute(f"DROP VIEW {LIVE_SCHEMA_PG}.{v}")
+    for t in tables:
+        wh.execute(f"CREATE VIEW {LIVE_SCHEMA_PG}.{t} AS SELECT * FROM {schema}.{t}")
 
 
 def _expire_old_releases(settings: Settings, wh: Warehouse) -> None:

@@ -279,6 +279,18 @@ class Warehouse:
         version = self._ops_version()
         if version >= OPS_SCHEMA_VERSION:
             return
+        try:
+            self._create_ops(version)
+        except Exception as exc:
+            if self.kind == "postgres" and _insufficient_privilege(exc):
+                raise WarehouseSetupNeeded(
+                    f"the ops tables are at version {version}, this regbench needs "
+                    f"{OPS_SCHEMA_VERSION}, and this role may not create or alter tables (only the "
+                    "schemas' owner may, infra/postgres/init-regbench.sh): run `regbench "
+                    "warehouse-setup` as the database administrator") from exc
+            raise
+
+    def _create_ops(self, version: int) -> None:
         existing = {s for (s,) in self.fetchall("SELECT schema_name FROM information_schema.schemata")}
         with self.transaction():
             for ddl in OPS_DDL:
@@ -319,11 +331,27 @@ class Warehouse:
 
     def ensure_raw_table(self, contract: Contract, entity: Entity) -> str:
         table = contract.raw_table(entity)
-        cols = ", ".join(f"{name} {typ}" for name, typ in raw_columns(entity))
-        self.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
         if self.kind == "postgres":
-            for name, columns in raw_indexes(entity).items():
-                self.execute(f"CREATE INDEX IF NOT EXISTS {table}__{name} ON raw.{table} ({columns})")
+            # On PostgreSQL only the schemas' owner creates tables (`regbench warehouse-setup`);
+            # the loader, which may not even ask to, finds them there.
+            indexes = {f"{table}__{name}"[:63]: columns for name, columns in raw_indexes(entity).items()}
+            present = {n for (n,) in self.fetchall(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'raw' AND tablename = ?", [table])}
+            if self.table_exists("raw", table) and set(indexes) <= present:
+                return f"raw.{table}"
+        cols = ", ".join(f"{name} {typ}" for name, typ in raw_columns(entity))
+        try:
+            self.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({cols})")
+            if self.kind == "postgres":
+                for name, columns in indexes.items():
+                    self.execute(f"CREATE INDEX IF NOT EXISTS {name} ON raw.{table} ({columns})")
+        except Exception as exc:
+            if self.kind == "postgres" and _insufficient_privilege(exc):
+                raise WarehouseSetupNeeded(
+                    f"raw.{table} (registry {contract.registry_id}) is missing or incomplete and this "
+                    "role may not create tables: run `regbench warehouse-setup` as the database "
+                    "administrator (after adding a registry or upgrading)") from exc
+            raise
         return f"raw.{table}"
 
     def refresh_statistics(self, qualified_table: str) -> None:
@@ -355,6 +383,16 @@ class Warehouse:
             )
             with cur.copy(copy_sql) as copy:
                 copy.write(data)
+
+
+class WarehouseSetupNeeded(RuntimeError):
+    """A table is missing and only the schemas' owner may create it (docs/operations.md)."""
+
+
+def _insufficient_privilege(exc: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.errors.InsufficientPrivilege)
 
 
 def _pg_params(sql: str) -> str:

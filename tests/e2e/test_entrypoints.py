@@ -90,7 +90,7 @@ def airflow_database(postgres_server):
         with psycopg.connect(postgres_server, autocommit=True) as con:
             for db in dbs.values():
                 con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            for role in ("loader", "transformer", "reader", "airflow", "superset"):
+            for role in ("loader", "transformer", "reader", "airflow", "superset", "owner"):
                 con.execute(f'DROP ROLE IF EXISTS "{prefix}{role}"')
 
 

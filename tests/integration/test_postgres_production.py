@@ -22,6 +22,7 @@ from regbench.contracts import load_contracts
 from regbench.demo.generator import generate
 from regbench.publish import rollback, status
 from regbench.warehouse import Warehouse
+from regbench.warehouse_setup import setup
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -49,6 +50,7 @@ def centre(postgres_server, tmp_path_factory):
     first = run_init(env)
     assert first.returncode == 0, first.stderr
     db = env["REGBENCH_WAREHOUSE_DB"]
+    admin = f"postgresql://postgres@127.0.0.1:5432/{db}"
 
     def dsn(role: str, password_var: str) -> str:
         return f"postgresql://{prefix}{role}:{env[password_var]}@127.0.0.1:5432/{db}"
@@ -68,19 +70,21 @@ def centre(postgres_server, tmp_path_factory):
             mp.setenv(key, value)
         for name in ("REGBENCH_INBOX", "REGBENCH_DUCKDB_PATH"):
             mp.delenv(name, raising=False)
+        # the tables, created by their owner (the loader may not create any)
+        setup(get_settings(), admin)
         for r in REGISTRIES:
             assert nightly.ingest(r)["files_quarantined"] == 0
         nightly.build()
         audited = nightly.audit()
         assert audited["held"] == {}
         nightly.publish(held=audited["held"])
-        yield {"env": env, "admin": postgres_server, "dsn": dsns, "prefix": prefix}
+        yield {"env": env, "admin": postgres_server, "dsn": dsns, "prefix": prefix, "db_admin": admin}
     finally:
         mp.undo()
         with psycopg.connect(postgres_server, autocommit=True) as con:
             for key in ("REGBENCH_WAREHOUSE_DB", "REGBENCH_AIRFLOW_DB", "REGBENCH_SUPERSET_DB"):
                 con.execute(f'DROP DATABASE IF EXISTS "{env[key]}" WITH (FORCE)')
-            for role in ("loader", "transformer", "reader", "airflow", "superset"):
+            for role in ("loader", "transformer", "reader", "airflow", "superset", "owner"):
                 con.execute(f'DROP ROLE IF EXISTS "{prefix}{role}"')
 
 
@@ -287,3 +291,177 @@ def test_superset_draws_every_chart_from_the_published_views_as_the_reader_role(
         assert empty == [], "charts without rows: " + "; ".join(empty)
     finally:
         stop(proc)
+
+
+# --- least privilege, tried as an attacker (issue 18) -------------------------------------------
+
+SHARED_SCHEMAS = ("raw", "ops", "published")
+# a column of each table under attack, for the column-default route
+ATTACKED = {"ops.publish_log": "detail", "ops.releases": "held", "ops.ledger": "reason",
+            "ops.dq_results": "column_name", "ops.raw_changes": "table_name", "raw.njur__start": "_period"}
+
+
+def admin_dsn(centre) -> str:
+    return centre["db_admin"]
+
+
+def attempt(dsn: str, sql: str) -> None:
+    """Run `sql` in a read-write transaction (the reader's read-only default is a second line of
+    defence, not the one under test) and always roll back, so a succeeding attack leaves nothing."""
+    with psycopg.connect(dsn) as con:
+        try:
+            con.execute("SET TRANSACTION READ WRITE")
+            con.execute(sql)
+        finally:
+            con.rollback()
+
+
+def test_every_shared_schema_and_everything_in_it_belongs_to_a_nologin_owner(centre):
+    owner = f"{centre['prefix']}owner"
+    schemas = read(admin_dsn(centre), "SELECT n.nspname, r.rolname, r.rolcanlogin FROM pg_namespace n"
+                   f" JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname IN {SHARED_SCHEMAS}")
+    assert set(schemas) == {(s, owner, False) for s in SHARED_SCHEMAS}
+    owned = read(admin_dsn(centre),
+                 "SELECT n.nspname || '.' || c.relname, r.rolname FROM pg_class c"
+                 " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner"
+                 f" WHERE n.nspname IN {SHARED_SCHEMAS} AND r.rolname <> '{owner}'")
+    assert owned == [], "relations owned by a login role"
+    assert len(read(admin_dsn(centre), "SELECT 1 FROM pg_tables WHERE schemaname = 'ops'")) >= 10
+    members = read(admin_dsn(centre), "SELECT m.rolname FROM pg_auth_members a JOIN pg_roles m"
+                   f" ON m.oid = a.member WHERE a.roleid = '{owner}'::regrole")
+    assert members == [], "nobody may act as the owner"
+
+
+@pytest.mark.parametrize("table", sorted(ATTACKED))
+@pytest.mark.parametrize("role", ["loader", "reader"])
+def test_no_login_role_can_plant_code_on_a_table_the_transformer_writes_or_reads(centre, table, role):
+    """The route the review found: a trigger on a table the transformer writes during publish runs
+    the planter's code with the transformer's rights. Refused whatever function it would call, and
+    so is every other way an owner has to attach code or change what a table does."""
+    planted = [f"CREATE TRIGGER planted BEFORE INSERT OR UPDATE ON {table}"
+               " FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+               f"ALTER TABLE {table} ALTER COLUMN {ATTACKED[table]} SET DEFAULT current_user",
+               f"CREATE RULE planted AS ON INSERT TO {table} DO ALSO NOTIFY planted",
+               f"ALTER TABLE {table} OWNER TO {centre['prefix']}{role}",
+               f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"]
+    for sql in planted:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            attempt(centre["dsn"][role], sql)
+
+
+def test_no_login_role_can_put_a_function_on_the_transformers_path(centre):
+    """The function route: an overload in a schema the transformer resolves names in (its
+    search_path, or the schemas regbench's SQL names) would run as the transformer."""
+    transformer = f"{centre['prefix']}transformer"
+    with psycopg.connect(centre["dsn"]["transformer"], autocommit=True) as con:
+        path = [s for (s,) in con.execute("SELECT unnest(current_schemas(false))")]
+        assert "$user" in con.execute("SHOW search_path").fetchone()[0]
+    for role in ("loader", "reader"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            attempt(centre["dsn"][role], f'CREATE SCHEMA "{transformer}"')  # its "$user" slot
+        for schema in sorted(set(path) | {"public", *SHARED_SCHEMAS}):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                attempt(centre["dsn"][role], f"CREATE FUNCTION {schema}.lower(varchar) RETURNS text"
+                        " LANGUAGE sql AS 'SELECT current_user::text'")
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO ops.releases VALUES ('x; DROP SCHEMA raw CASCADE; --', now(), 'previous', NULL, '{}')",
+    "UPDATE ops.releases SET status = 'previous'",
+    "INSERT INTO ops.publish_log VALUES (now(), 'published', NULL, 'forged')",
+])
+def test_the_loader_cannot_write_the_records_publish_turns_into_sql(centre, sql):
+    """Release ids become schema names in the transformer's SQL (rollback, expiry): only the
+    transformer may write them."""
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        attempt(centre["dsn"]["loader"], sql)
+
+
+def test_init_script_and_setup_migrate_a_database_of_the_older_layout(postgres_server, monkeypatch,
+                                                                        tmp_path):
+    """Before issue 18 the loader owned raw and ops and the transformer published: the init script
+    refuses while code planted then is still attached, then hands everything to the owner, and
+    `regbench warehouse-setup` grants the row privileges; both can run again."""
+    from dataclasses import replace
+
+    tag = uuid.uuid4().hex[:6]
+    prefix = f"rbm{tag}_"
+    env = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres",
+           "REGBENCH_ROLE_PREFIX": prefix, "REGBENCH_WAREHOUSE_DB": f"rbm{tag}_warehouse",
+           "REGBENCH_AIRFLOW_DB": f"rbm{tag}_airflow", "REGBENCH_SUPERSET_DB": f"rbm{tag}_superset",
+           **{name: secrets.token_urlsafe(18) for name in (
+               "REGBENCH_LOADER_PASSWORD", "REGBENCH_TRANSFORMER_PASSWORD", "REGBENCH_READER_PASSWORD",
+               "AIRFLOW_DB_PASSWORD", "SUPERSET_DB_PASSWORD")}}
+    db = env["REGBENCH_WAREHOUSE_DB"]
+    admin = f"postgresql://postgres@127.0.0.1:5432/{db}"
+    loader, transformer, reader = (f"{prefix}{r}" for r in ("loader", "transformer", "reader"))
+
+    def role_dsn(role: str, var: str) -> str:
+        return f"postgresql://{prefix}{role}:{env[var]}@127.0.0.1:5432/{db}"
+
+    monkeypatch.setenv("REGBENCH_WAREHOUSE", "postgres")
+    monkeypatch.setenv("REGBENCH_VAR", str(tmp_path))
+    settings = replace(get_settings(), postgres_dsn=admin)
+    try:
+        with psycopg.connect(postgres_server, autocommit=True) as con:
+            for role, var in (("loader", "REGBENCH_LOADER_PASSWORD"),
+                              ("transformer", "REGBENCH_TRANSFORMER_PASSWORD"),
+                              ("reader", "REGBENCH_READER_PASSWORD")):
+                con.execute(f"CREATE ROLE \"{prefix}{role}\" LOGIN PASSWORD '{env[var]}'")
+            con.execute(f'CREATE DATABASE "{db}"')
+            con.execute(f'GRANT CREATE ON DATABASE "{db}" TO "{transformer}"')
+        with Warehouse(settings) as wh:  # the older layout, made as the roles made it
+            wh.execute(f'CREATE SCHEMA raw AUTHORIZATION "{loader}"')
+            wh.execute(f'CREATE SCHEMA ops AUTHORIZATION "{loader}"')
+            wh.execute(f'CREATE SCHEMA published AUTHORIZATION "{transformer}"')
+            wh.execute(f'GRANT USAGE ON SCHEMA raw, ops TO "{transformer}"')
+            wh.execute(f'GRANT USAGE ON SCHEMA published TO "{reader}"')
+            wh.execute(f'SET ROLE "{loader}"')
+            wh.ensure_ops()
+            contract = load_contracts(REPO_ROOT / "registries")["njur"]
+            raw_table = wh.ensure_raw_table(contract, contract.entities[0])
+            wh.execute("INSERT INTO ops.ledger (file_id, original_name, registry_id, size_bytes,"
+                       " received_at, status) VALUES ('f1', 'njur.csv', 'njur', 1, now(), 'loaded')")
+            wh.execute("CREATE FUNCTION ops.planted() RETURNS trigger LANGUAGE plpgsql"
+                       " AS 'BEGIN RETURN NEW; END'")
+            wh.execute("CREATE TRIGGER planted BEFORE INSERT ON ops.publish_log"
+                       " FOR EACH ROW EXECUTE FUNCTION ops.planted()")
+            wh.execute(f'SET ROLE "{transformer}"')
+            wh.execute("CREATE SCHEMA release_20260101t000000")
+            wh.execute("CREATE TABLE release_20260101t000000.pub_x AS SELECT 1 AS n")
+            wh.execute("CREATE VIEW published.pub_x AS SELECT * FROM release_20260101t000000.pub_x")
+            wh.execute(f'GRANT SELECT ON published.pub_x TO "{reader}"')
+            wh.execute("RESET ROLE")
+
+        refused = run_init(env)
+        assert refused.returncode == 3, refused.stderr
+        assert "trigger planted on ops.publish_log" in refused.stderr
+        assert f"function ops.planted() owned by {loader}" in refused.stderr
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute("DROP TRIGGER planted ON ops.publish_log")
+            con.execute("DROP FUNCTION ops.planted()")
+        for _ in range(2):
+            done = run_init(env)
+            assert done.returncode == 0, done.stderr
+            setup(settings, admin)
+
+        owners = read(admin, "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c JOIN"
+                      " pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('raw', 'ops',"
+                      " 'published') UNION SELECT pg_get_userbyid(nspowner) FROM pg_namespace"
+                      " WHERE nspname IN ('raw', 'ops', 'published')")
+        assert owners == [(f"{prefix}owner",)]
+        loader_dsn = role_dsn("loader", "REGBENCH_LOADER_PASSWORD")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            attempt(loader_dsn, "CREATE TRIGGER planted BEFORE INSERT ON ops.publish_log FOR EACH ROW"
+                    " EXECUTE FUNCTION suppress_redundant_updates_trigger()")
+        assert read(loader_dsn, "SELECT file_id FROM ops.ledger") == [("f1",)]
+        with psycopg.connect(loader_dsn, autocommit=True) as con:
+            con.execute(f"DELETE FROM {raw_table}")
+        assert read(role_dsn("reader", "REGBENCH_READER_PASSWORD"),
+                    "SELECT n FROM published.pub_x") == [(1,)]
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as con:
+            for key in ("REGBENCH_WAREHOUSE_DB", "REGBENCH_AIRFLOW_DB", "REGBENCH_SUPERSET_DB"):
+                con.execute(f'DROP DATABASE IF EXISTS "{env[key]}" WITH (FORCE)')
+            for role in ("loader", "transformer", "reader", "airflow", "superset", "owner"):
+                con.execute(f'DROP ROLE IF EXISTS "{prefix}{role}"')
