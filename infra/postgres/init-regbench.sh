@@ -22,6 +22,20 @@ warehouse_db="${REGBENCH_WAREHOUSE_DB:-regbench}"
 airflow_db="${REGBENCH_AIRFLOW_DB:-airflow}"
 superset_db="${REGBENCH_SUPERSET_DB:-superset}"
 
+# Docker secrets: NAME_FILE names a file holding NAME (as the postgres image does for its own)
+for name in REGBENCH_LOADER_PASSWORD REGBENCH_TRANSFORMER_PASSWORD REGBENCH_READER_PASSWORD \
+            AIRFLOW_DB_PASSWORD SUPERSET_DB_PASSWORD; do
+  file_var="${name}_FILE"
+  if [ -n "${!file_var:-}" ]; then
+    if [ -n "${!name:-}" ]; then
+      echo "init-regbench: both $name and $file_var are set; set only one" >&2
+      exit 2
+    fi
+    value="$(cat "${!file_var}")"
+    export "$name=$value"
+  fi
+done
+
 check_password() {  # name value
   local name="$1" value="${2:-}"
   if [ -z "$value" ]; then

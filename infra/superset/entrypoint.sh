@@ -3,6 +3,19 @@
 # admin and the built-in roles exist, then serve with gunicorn. Safe to run on every start.
 set -euo pipefail
 
+# the Docker secrets this service was given: /run/secrets/<name> -> <NAME> (docker-compose.yml)
+secrets_dir="${REGBENCH_SECRETS_DIR:-/run/secrets}"
+if [ -d "$secrets_dir" ]; then
+  for file in "$secrets_dir"/*; do
+    [ -f "$file" ] || continue
+    name="$(basename "$file" | tr '[:lower:]' '[:upper:]')"
+    case "$name" in ''|[0-9]*|*[!A-Z0-9_]*) continue ;; esac
+    [ -z "${!name:-}" ] || continue
+    value="$(cat "$file")"
+    export "$name=$value"
+  done
+fi
+
 refuse() { echo "superset-entrypoint: $*" >&2; exit 1; }
 secret="${SUPERSET_SECRET_KEY:-}"
 [ -n "$secret" ] || refuse "SUPERSET_SECRET_KEY is not set (see .env.example)"

@@ -29,8 +29,9 @@ def filled_env(tmp_path_factory) -> Path:
     """.env.example with every empty secret filled, as an operator would."""
     out = tmp_path_factory.mktemp("compose") / ".env"
     lines = (REPO_ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
-    out.write_text("\n".join(re.sub(r"^([A-Z0-9_]+)=$", r"\1=a-real-secret-0123456789abcdef", line)
-                             for line in lines) + "\n", encoding="utf-8")
+    # a different value per variable, so a value found somewhere names the secret it came from
+    out.write_text("\n".join(re.sub(r"^([A-Z0-9_]+)=$", rf"\1=a-real-secret-{n:02d}-0123456789abcdef", line)
+                             for n, line in enumerate(lines)) + "\n", encoding="utf-8")
     return out
 
 
@@ -65,7 +66,7 @@ def test_every_long_running_service_has_a_healthcheck_and_named_volumes(filled_e
     services = config(filled_env, "celery")["services"]
     expected = {"postgres", "redis", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
                 "airflow-triggerer", "airflow-worker", "superset", "sftp-njur", "airflow-init",
-                "superset-provision"}
+                "superset-provision", "warehouse-setup"}
     assert set(services) == expected
     for name, svc in services.items():
         if svc.get("restart") == "no":  # one-shot init and provisioning
@@ -102,3 +103,91 @@ def test_everything_the_file_and_its_dockerfiles_refer_to_exists(filled_env):
         for vol in svc.get("volumes", []):
             if vol["type"] == "bind":
                 assert Path(vol["source"]).exists(), f"{name}: {vol['source']}"
+
+
+# --- secrets only where they are needed (issue 18) ----------------------------------------------
+
+AIRFLOW_METADATA = {"airflow__database__sql_alchemy_conn", "airflow__database__sql_alchemy_conn_async"}
+AIRFLOW_CORE = AIRFLOW_METADATA | {"airflow__api_auth__jwt_secret"}
+# the processes that run tasks (ingest, dbt, publish, alerts): LocalExecutor runs them in the
+# scheduler, CeleryExecutor in the workers
+AIRFLOW_TASKS = AIRFLOW_CORE | {"regbench_postgres_dsn", "regbench_loader_dsn", "regbench_pseudonym_key",
+                                "regbench_smtp_password"}
+SECRETS_OF = {
+    "postgres": {"postgres_password", "regbench_loader_password", "regbench_transformer_password",
+                 "regbench_reader_password", "airflow_db_password", "superset_db_password"},
+    "redis": set(),
+    "sftp-njur": set(),
+    "warehouse-setup": {"postgres_password"},
+    "airflow-init": AIRFLOW_METADATA,
+    "airflow-api-server": AIRFLOW_CORE,
+    "airflow-dag-processor": AIRFLOW_CORE,
+    "airflow-triggerer": AIRFLOW_CORE,
+    "airflow-scheduler": AIRFLOW_TASKS,
+    "airflow-worker": AIRFLOW_TASKS,
+    "superset": {"superset_secret_key", "superset_metadata_uri", "regbench_superset_admin_password"},
+    "superset-provision": {"regbench_superset_admin_password", "regbench_superset_reader_dsn",
+                           "regbench_pw_anna", "regbench_pw_erik", "regbench_pw_lars", "regbench_pw_sara",
+                           "regbench_pw_maria"},
+}
+# what the review found in Superset's and the api-server's environment
+NEVER_IN = {
+    "superset": {"regbench_pseudonym_key", "postgres_password", "regbench_loader_dsn",
+                 "regbench_postgres_dsn", "airflow__database__sql_alchemy_conn"},
+    "airflow-api-server": {"regbench_pseudonym_key", "postgres_password", "regbench_loader_dsn",
+                           "regbench_postgres_dsn", "superset_secret_key"},
+}
+
+
+def rendered() -> dict:
+    """docker-compose.yml as YAML alone renders it (anchors and merge keys), no interpolation."""
+    import yaml
+
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def received(service: dict) -> set[str]:
+    return {s if isinstance(s, str) else s["source"] for s in service.get("secrets", [])}
+
+
+def test_each_service_receives_exactly_its_own_secrets():
+    doc = rendered()
+    services = doc["services"]
+    assert set(services) == set(SECRETS_OF)
+    for name, svc in services.items():
+        assert "env_file" not in svc, f"{name} is handed a whole env file"
+        assert received(svc) == SECRETS_OF[name], name
+    for name, never in NEVER_IN.items():
+        assert not received(services[name]) & never, name
+    # every secret comes from the operator's .env by name, and each is used
+    declared = doc["secrets"]
+    assert set(declared) == set().union(*SECRETS_OF.values())
+    example = (REPO_ROOT / ".env.example").read_text(encoding="utf-8")
+    for secret, spec in declared.items():
+        assert spec == {"environment": secret.upper()}, secret
+        assert re.search(rf"^{secret.upper()}=", example, re.M), f"{secret.upper()} not in .env.example"
+
+
+def test_no_secret_travels_in_an_environment_variable():
+    doc = rendered()
+    secret_vars = {spec["environment"] for spec in doc["secrets"].values()}
+    pattern = re.compile(r"\$\{?(" + "|".join(sorted(secret_vars)) + r")\b")
+    for name, svc in doc["services"].items():
+        env = svc.get("environment") or {}
+        items = env.items() if isinstance(env, dict) else (e.partition("=")[::2] for e in env)
+        for key, value in items:
+            assert key not in secret_vars, f"{name}: {key} in its environment"
+            assert not pattern.search(str(value or "")), f"{name}: {key}={value}"
+
+
+def test_compose_itself_mounts_the_same_secrets(filled_env):
+    filled = dict(line.split("=", 1) for line in filled_env.read_text(encoding="utf-8").splitlines()
+                  if line and not line.startswith("#"))
+    values = {filled[spec["environment"]]: name for name, spec in rendered()["secrets"].items()}
+    services = config(filled_env, "celery")["services"]
+    for name, svc in services.items():
+        assert {s["source"] for s in svc.get("secrets", [])} == SECRETS_OF[name], name
+        for key, value in (svc.get("environment") or {}).items():
+            leaked = [secret for v, secret in values.items() if value and v in value]
+            assert not leaked, f"{name}: {key} carries the secret {leaked}"
+
