@@ -36,20 +36,43 @@ for name in REGBENCH_LOADER_PASSWORD REGBENCH_TRANSFORMER_PASSWORD REGBENCH_READ
   fi
 done
 
-check_password() {  # name value
-  local name="$1" value="${2:-}"
-  if [ -z "$value" ]; then
-    echo "init-regbench: $name is not set; every role's password must come from the environment" \
-         "(see .env.example)" >&2
-    exit 2
-  fi
-  case "$value" in
-    change-me*|postgres|password|regbench|airflow|superset|admin)
-      echo "init-regbench: $name is a default or placeholder password; choose a real one" >&2
-      exit 2 ;;
+# Why a secret is unusable, or nothing: the rules of src/regbench/production_check.py (placeholders
+# and defaults, a minimum length, at least 28 bits by the same entropy estimate), kept in step with
+# it by tests/unit/test_production_check.py. Never prints the value.
+secret_problem() {  # value min_length
+  local value="$1" min="$2" lower bits
+  if [ -z "$value" ]; then echo "is not set"; return; fi
+  lower="$(printf '%s' "$value" | tr '[:upper:]' '[:lower:]')"
+  case "$lower" in
+    postgres|password|admin|secret|regbench|airflow|superset|root|changeme|letmein|default)
+      echo "is a placeholder or a default"; return ;;
   esac
-  if [ "${#value}" -lt 16 ]; then
-    echo "init-regbench: $name is shorter than 16 characters" >&2
+  if printf '%s' "$value" | grep -qiE \
+      'change[-_ ]?(me|it|this)|replace[-_ ]?(me|this)|placeholder|example|your[-_ ]|<[^>]*>|x{4,}|todo|fixme|password'; then
+    echo "is a placeholder or a default"; return
+  fi
+  if [ "${#value}" -lt "$min" ]; then echo "is too short (at least $min characters)"; return; fi
+  # the shortest unit the value repeats, times the Shannon entropy of its characters
+  bits="$(printf '%s' "$value" | LC_ALL=C awk '{
+    s = $0; n = length(s)
+    for (p = 1; p <= n; p++) {
+      ok = 1
+      for (i = p + 1; i <= n; i++) if (substr(s, i, 1) != substr(s, i - p, 1)) { ok = 0; break }
+      if (ok) break
+    }
+    for (i = 1; i <= p; i++) cnt[substr(s, i, 1)]++
+    h = 0; for (c in cnt) { q = cnt[c] / p; h -= q * log(q) / log(2) }
+    printf "%d\n", p * h
+  }')"
+  if [ "$bits" -lt 28 ]; then echo "has too little entropy (repeated or too few different characters)"; fi
+}
+
+check_password() {  # name value
+  local why
+  why="$(secret_problem "${2:-}" 16)"
+  if [ -n "$why" ]; then
+    echo "init-regbench: $1 $why; every role's password comes from the environment (see" \
+         ".env.example; generate one with e.g. \`openssl rand -base64 32\`)" >&2
     exit 2
   fi
 }

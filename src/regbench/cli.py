@@ -246,9 +246,11 @@ def warehouse_setup(
 
 @app.command("check-config")
 def check_config(
-    component: str = typer.Option(..., "--for", help="airflow, superset or provision"),
+    component: str = typer.Option(..., "--for", help="airflow (runs tasks), airflow-core (api-server, "
+                                  "dag-processor, triggerer), airflow-init, superset, provision or setup"),
 ) -> None:
-    """Refuse production settings with a demo key, a default password or a missing secret."""
+    """Refuse production settings with a demo key, a placeholder, a short or low-entropy secret,
+    or a missing one (src/regbench/production_check.py)."""
     import os
 
     from regbench.production_check import problems

@@ -91,9 +91,10 @@ class SupersetStack:
             )
         return str(path)
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str, env: dict[str, str] | None = None) -> None:
         proc = subprocess.run(
-            [self._bin("superset"), *args], env=self.env(), capture_output=True, text=True
+            [self._bin("superset"), *args], env={**self.env(), **(env or {})}, capture_output=True,
+            text=True, stdin=subprocess.DEVNULL,
         )
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
@@ -113,10 +114,12 @@ class SupersetStack:
         log("superset: upgrading the metadata database (about 20 s)")
         self._run("db", "upgrade")
         log("superset: creating the admin user and the built-in roles (about 20 s)")
+        # the password goes through the environment (Flask's variable for the option), never the
+        # command line, which every local user can read in the process list
         self._run(
             "fab", "create-admin", "--username", self.admin_user, "--firstname", "regbench",
             "--lastname", "admin", "--email", "admin@regbench.invalid",
-            "--password", self.admin_password(),
+            env={"FLASK_FAB_CREATE_ADMIN_PASSWORD": self.admin_password()},
         )
         self._run("init")
         stamp_file.write_text(stamp)

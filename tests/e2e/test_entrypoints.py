@@ -44,6 +44,7 @@ def airflow_env(tmp_path: Path, sql_alchemy_conn: str) -> dict:
         REGBENCH_POSTGRES_DSN=f"postgresql://t:{strong()}@127.0.0.1:5432/x",
         REGBENCH_LOADER_DSN=f"postgresql://l:{strong()}@127.0.0.1:5432/x",
         REGBENCH_PSEUDONYM_KEY=secrets.token_urlsafe(40),
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(40),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sql_alchemy_conn,
         AIRFLOW_HOME=str(tmp_path / "airflow"),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
@@ -136,7 +137,7 @@ def test_superset_entrypoint_refuses_a_short_secret_key(tmp_path):
     env["SUPERSET_SECRET_KEY"] = "short"
     proc = subprocess.run(["bash", str(SUPERSET_ENTRYPOINT)], env=env, capture_output=True, text=True)
     assert proc.returncode == 1
-    assert "SUPERSET_SECRET_KEY is shorter than 32 characters" in proc.stderr
+    assert "SUPERSET_SECRET_KEY is too short (at least 32 characters)" in proc.stderr
 
 
 def test_superset_entrypoint_bootstraps_and_serves_and_can_start_again(tmp_path):

@@ -191,3 +191,25 @@ def test_compose_itself_mounts_the_same_secrets(filled_env):
             leaked = [secret for v, secret in values.items() if value and v in value]
             assert not leaked, f"{name}: {key} carries the secret {leaked}"
 
+
+def test_the_airflow_entrypoint_turns_the_services_secrets_into_its_environment(tmp_path):
+    """What compose mounts at /run/secrets/<name> is <NAME> for the command, and nothing else is."""
+    import os
+    import secrets
+    import sys
+
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    password = secrets.token_urlsafe(24)
+    (folder / "pgpassword").write_text(password + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGBENCH_", "AIRFLOW", "PG"))}
+    env.update(PATH=f"{Path(sys.executable).parent}:{env['PATH']}", REGBENCH_SECRETS_DIR=str(folder),
+               REGBENCH_COMPONENT="setup", REGBENCH_ADMIN_DSN="postgresql://postgres@postgres:5432/regbench")
+    proc = subprocess.run(["bash", str(REPO_ROOT / "infra/airflow/entrypoint.sh"), "printenv", "PGPASSWORD"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == ["setup: configuration ok", password]
+    (folder / "pgpassword").write_text("CHANGE_ME\n", encoding="utf-8")
+    refused = subprocess.run(["bash", str(REPO_ROOT / "infra/airflow/entrypoint.sh"), "true"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "PGPASSWORD" in refused.stdout
