@@ -270,14 +270,21 @@ def check_config(
 
 @publish_app.command("status")
 def publish_status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Which night is live, the releases kept for rollback, and how the last attempt ended."""
+    """Which night is live, whether it still matches its manifest, the releases kept for rollback,
+    and how the last attempt ended. Exits 1 when the live release does not match its manifest."""
+    from rich.markup import escape
+
     from regbench.publish import status
     from regbench.warehouse import Warehouse
 
-    with Warehouse(get_settings()) as wh:
-        st = status(wh)
+    settings = get_settings()
+    with Warehouse(settings) as wh:
+        st = status(wh, settings, verify=True)
+    broken = not st["verified"]["ok"]
     if as_json:
         console.print_json(json.dumps(st))
+        if broken:
+            raise typer.Exit(1)
         return
     live, last = st["live"], st["last_attempt"]
     if live is None:
@@ -286,6 +293,15 @@ def publish_status(as_json: bool = typer.Option(False, "--json", help="Print JSO
         console.print(f"[bold]Live:[/] release {live['release_id']}, published {live['published_at']}")
         for registry_id, why in live["held"].items():
             console.print(f"  [yellow]{registry_id} held at its previous numbers:[/] {why}")
+        if broken:
+            console.print("[red]The live release does not match its manifest:")
+            for problem in st["verified"]["problems"]:
+                console.print(f"  [red]- {escape(problem)}")
+            console.print("[red]Readers may see damaged numbers, and the next run will not build on "
+                          "it: roll back with `regbench publish rollback` (or `--to <release>`).")
+        else:
+            console.print("  the live release matches its manifest (rows and fingerprints of every "
+                          "table)")
     if last is not None:
         colour = "green" if last["outcome"] == "published" else "red"
         console.print(f"[bold]Last attempt:[/] {last['at']} [{colour}]{last['outcome']}[/]"
@@ -296,6 +312,8 @@ def publish_status(as_json: bool = typer.Option(False, "--json", help="Print JSO
     for r in st["releases"]:
         table.add_row(r["release_id"], r["published_at"], r["status"], ", ".join(r["held"]))
     console.print(table)
+    if broken:
+        raise typer.Exit(1)
 
 
 @publish_app.command("rollback")

@@ -177,3 +177,113 @@ def test_publish_status_and_rollback_commands(settings):
     out = runner.invoke(app, ["publish", "status"]).output
     assert f"Live: release {first}" in out and "rolled_back" in out
     assert runner.invoke(app, ["publish", "rollback"]).exit_code == 1
+
+
+# --- the live release is what the live file says, and it is verified (issue 18) ------------------
+
+def test_the_live_file_names_its_release_even_when_the_record_was_never_written(settings, monkeypatch):
+    """A publish that ends between replacing the live file and recording it: status, the next
+    publish and rollback go by the live file, and the release is recorded after all."""
+    import regbench.publish as pub
+    from regbench.publish import rollback, status
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5})
+        first = publish(settings, wh)["release_id"]
+        _night(wh, {"njur/a": 0.7})
+
+        def ended(*_a, **_k):
+            raise SystemExit("the process ended here")
+
+        with monkeypatch.context() as patched, pytest.raises(SystemExit):
+            patched.setattr(pub, "_record", ended)
+            publish(settings, wh)
+        assert live_rows(settings) == [("njur", "a", 0.7)]
+        st = status(wh, settings)
+        second = st["live"]["release_id"]
+        assert second != first
+        assert {r["release_id"]: r["status"] for r in st["releases"]} == {first: "previous",
+                                                                         second: "live"}
+        assert rollback(settings, wh)["release_id"] == first
+        assert live_rows(settings) == [("njur", "a", 0.5)]
+
+
+def test_status_verifies_the_live_release_against_its_manifest(settings):
+    from regbench.publish import status
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5, "palliativ/b": 0.2})
+        publish(settings, wh)
+        assert status(wh, settings, verify=True)["verified"] == {"ok": True, "problems": []}
+    con = duckdb.connect(str(settings.published_path))
+    con.execute("DELETE FROM publication.pub_rates WHERE registry_id = 'palliativ'")
+    con.close()
+    with Warehouse(settings) as wh:
+        verified = status(wh, settings, verify=True)["verified"]
+    assert not verified["ok"]
+    assert any("pub_rates" in p and "1 rows" in p and "2" in p for p in verified["problems"]), verified
+
+
+def test_a_truncated_live_file_is_reported_and_the_next_publish_refuses_to_build_on_it(settings):
+    from regbench.publish import LiveReleaseBroken, rollback, status
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5})
+        first = publish(settings, wh)["release_id"]
+        _night(wh, {"njur/a": 0.6})
+        publish(settings, wh)
+    data = settings.published_path.read_bytes()
+    settings.published_path.write_bytes(data[: len(data) // 3])
+    with Warehouse(settings) as wh:
+        st = status(wh, settings, verify=True)
+        assert not st["verified"]["ok"]
+        assert "cannot be read" in st["verified"]["problems"][0]
+        _night(wh, {"njur/a": 0.9})
+        with pytest.raises(LiveReleaseBroken, match="regbench publish rollback"):
+            publish(settings, wh, held={"njur": "a fatal finding"})
+        assert status(wh, settings)["last_attempt"]["outcome"] == "blocked"
+        assert rollback(settings, wh)["release_id"] == first
+        assert status(wh, settings, verify=True)["verified"]["ok"]
+    assert live_rows(settings) == [("njur", "a", 0.5)]
+
+
+def test_publish_status_command_says_when_the_live_release_does_not_match(settings):
+    from typer.testing import CliRunner
+
+    from regbench.cli import app
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5})
+        publish(settings, wh)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["publish", "status"])
+    assert ok.exit_code == 0 and "matches its manifest" in ok.output
+    con = duckdb.connect(str(settings.published_path))
+    con.execute("UPDATE publication.pub_rates SET rate = 0.99")
+    con.close()
+    broken = runner.invoke(app, ["publish", "status"])
+    assert broken.exit_code == 1
+    assert "does not match its manifest" in broken.output and "regbench publish rollback" in broken.output
+
+
+def test_releases_left_by_an_interrupted_publish_are_removed(settings):
+    from regbench.publish import release_file, releases_dir
+
+    with Warehouse(settings) as wh:
+        _night(wh, {"njur/a": 0.5})
+        publish(settings, wh)
+        releases_dir(settings).mkdir(parents=True, exist_ok=True)
+        orphan = release_file(settings, "20000101T000000")
+        orphan.write_bytes(b"")
+        (releases_dir(settings) / "20000101T000001.part").write_bytes(b"")
+        _night(wh, {"njur/a": 0.6})
+        publish(settings, wh)
+    assert sorted(p.name for p in releases_dir(settings).iterdir()) == sorted(
+        f"{r}.duckdb" for r in _kept(settings))
+
+
+def _kept(settings) -> list[str]:
+    from regbench.publish import status
+
+    with Warehouse(settings) as wh:
+        return [r["release_id"] for r in status(wh, settings)["releases"]]
