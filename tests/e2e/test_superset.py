@@ -167,6 +167,86 @@ def test_a_network_user_sees_only_its_registry(superset, registry_id):
     assert {network_role(r) for r in spec.NETWORKS} <= roles
 
 
+def _records(client: SupersetClient, dataset_id: int, columns: list[str]):
+    import pandas as pd
+
+    body = {"datasource": {"id": dataset_id, "type": "table"}, "result_format": "json",
+            "result_type": "full",
+            "queries": [{"columns": columns, "metrics": [], "orderby": [], "row_limit": 1_000_000}]}
+    r = client.http.post("/api/v1/chart/data", json=body)
+    assert r.status_code == 200, r.text
+    return pd.DataFrame(r.json()["result"][0]["data"], columns=columns)
+
+
+def _dates(values):
+    import pandas as pd
+
+    return pd.to_datetime(values, unit="ms" if values.dtype.kind in "iuf" else None)
+
+
+def _member_cells(overview, spc):
+    """What a member can rebuild from its datasets: the latest rolling window from the overview
+    (numerator = rate × denominator), each published month from the p-chart (n from the limits,
+    n = 9·p(1−p)/(ucl−p)²), and every other month of the series and of the window as unknown,
+    possibly empty (the member cannot tell a hidden month from a month without cases)."""
+    import numpy as np
+    import pandas as pd
+
+    cols = ["family", "level", "unit_id", "region_code", "period_grain", "period_start",
+            "numerator", "denominator", "hidden", "den_min"]
+    rows = []
+    overview = overview.assign(start=_dates(overview["period_start"]).dt.date)
+    for r in overview.itertuples(index=False):
+        den = float(r.denominator_text) if str(r.denominator_text).isdigit() else np.nan
+        num = round(r.rate * den) if not (np.isnan(den) or pd.isna(r.rate)) else np.nan
+        rows.append((r.indicator_id, r.level, r.unit_id if r.level == "unit" else None,
+                     r.region_code if r.level != "national" else None, "rolling_12m", r.start,
+                     num, den, bool(r.suppressed) or bool(np.isnan(num)), 1))
+    spc = spc.assign(month=_dates(spc["period_start"]).dt.date)
+    for r in spc.itertuples(index=False):
+        p, ucl = r.centre, r.ucl
+        n = float(round(9 * p * (1 - p) / (ucl - p) ** 2)) if 0 < p < 1 and ucl < 1 else np.nan
+        rows.append((r.indicator_id, "unit", r.unit_id, r.region_code, "month", r.month,
+                     round(r.rate * n) if not np.isnan(n) else np.nan, n, bool(np.isnan(n)), 1))
+    cells = pd.DataFrame(rows, columns=cols)
+    calendar = set(spc["month"])
+    for start in pd.to_datetime(overview["start"]).drop_duplicates():
+        calendar |= {(start + pd.DateOffset(months=i)).date() for i in range(12)}
+    seen = set(zip(cells["family"], cells["unit_id"], cells["period_grain"],
+                   cells["period_start"], strict=True))
+    units = cells.loc[cells["level"] == "unit", ["family", "unit_id", "region_code"]]
+    unknown = [(f, "unit", u, reg, "month", m, np.nan, np.nan, True, 0)
+               for f, u, reg in units.drop_duplicates().itertuples(index=False)
+               for m in sorted(calendar) if (f, u, "month", m) not in seen]
+    return pd.concat([cells, pd.DataFrame(unknown, columns=cols)], ignore_index=True)
+
+
+@pytest.mark.parametrize("registry_id", list(spec.NETWORKS))
+def test_a_network_member_recovers_no_hidden_count_from_its_datasets(superset, registry_id,
+                                                                     caplog):
+    """The attack of docs/disclosure.md run by a network member, through the Superset API, on
+    the values and p-chart datasets its role can query: nothing hidden can be pinned."""
+    from regbench.disclosure.attack import attack
+
+    stack, _, _ = superset
+    user = NETWORK_USERS[registry_id]
+    with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
+        datasets = {d["table_name"]: d["id"] for d in admin.list_all("dataset", ["id", "table_name"])}
+    with SupersetClient(stack.url, user, USER_ROLES[user][1]) as member:
+        overview = _records(member, datasets["pub_indicator_overview"], [
+            "indicator_id", "level", "unit_id", "region_code", "period_start", "rate",
+            "denominator_text", "suppressed"])
+        spc = _records(member, datasets["pub_spc"], [
+            "indicator_id", "unit_id", "region_code", "period_start", "rate", "centre", "ucl"])
+    assert len(overview) and len(spc) and overview["suppressed"].any()
+    with caplog.at_level("WARNING", logger="regbench.disclosure"):
+        found = attack(_member_cells(overview, spc), k=5)
+    # a model the published values contradict would prove nothing either way
+    assert "Infeasible" not in caplog.text
+    exposed = found[found["exposed"]]
+    assert exposed.empty, exposed[["family", "unit_id", "period_grain", "route"]].head().to_string()
+
+
 def admin_roles(stack):
     with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
         return admin.list_all("security/roles")
