@@ -84,11 +84,13 @@ def ensure_metadata(settings: Settings, force: bool = False) -> None:
 
 
 def dags_test(
-    settings: Settings, dag_id: str, log: Callable[[str], None] | None = None
+    settings: Settings, dag_id: str, log: Callable[[str], None] | None = None,
+    log_dir: Path | None = None,
 ) -> tuple[bool, float, Path]:
-    """Run one DAG through `airflow dags test`; returns (succeeded, seconds, log file)."""
+    """Run one DAG through `airflow dags test`; returns (succeeded, seconds, log file). The log goes
+    to `log_dir` (`regbench run` gives each run its own) or var/logs."""
     env = airflow_env(settings)
-    log_file = settings.logs / f"dags-test-{dag_id}.log"
+    log_file = (log_dir or settings.logs) / f"dags-test-{dag_id}.log"
     start = time.monotonic()
     ok = _run([airflow_bin(), "dags", "test", dag_id], env, log_file, check=False) == 0
     if ok:

@@ -32,14 +32,25 @@ console = Console()
 def run(
     demo_scale: float = typer.Option(1.0, help="Scale of the demo exports generated if the inbox is empty."),
 ) -> None:
-    """Run the nightly pipeline through Airflow (`airflow dags test`) and print a summary."""
-    from regbench.pipeline import ensure_demo_exports, run_nightly
+    """Run the nightly pipeline through Airflow (`airflow dags test`) and print a summary. One run
+    at a time: a second exits at once, naming the first. Each run's logs: var/logs/runs/<start>/."""
+    from datetime import datetime
+
+    from regbench import pipeline
+    from regbench.run_lock import RunLocked, run_lock
     from regbench.summary import collect, render
 
     settings = get_settings()
-    if settings.demo_mode:
-        ensure_demo_exports(settings, console, scale=demo_scale)
-    result = run_nightly(settings, console)
+    try:
+        with run_lock(settings, "regbench run") as describe:
+            log_dir = pipeline.run_log_dir(settings, datetime.now().replace(microsecond=0))
+            describe(logs=log_dir)
+            if settings.demo_mode:
+                pipeline.ensure_demo_exports(settings, console, scale=demo_scale)
+            result = pipeline.run_nightly(settings, console, log_dir)
+    except RunLocked as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
     render(console, settings, collect(settings, result.started_at), result.seconds,
            result.succeeded)
     if not result.succeeded:
@@ -103,13 +114,19 @@ def build(
                     "changed: after a contract gains or loses a column (dbt then stops with "
                     "'out of sync'), or when in doubt."),
 ) -> None:
-    """dbt build, audit and publish (without Airflow)."""
+    """dbt build, audit and publish (without Airflow); not while a `regbench run` is running."""
     from regbench import nightly
+    from regbench.run_lock import RunLocked, run_lock
 
-    console.print(f"build: {nightly.build(full_refresh)}")
-    audited = nightly.audit()
-    console.print(f"audit: {audited}")
-    console.print(f"publish: {nightly.publish(held=audited['held'])}")
+    try:
+        with run_lock(get_settings(), "regbench build"):
+            console.print(f"build: {nightly.build(full_refresh)}")
+            audited = nightly.audit()
+            console.print(f"audit: {audited}")
+            console.print(f"publish: {nightly.publish(held=audited['held'])}")
+    except RunLocked as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
 
 
 @app.command()

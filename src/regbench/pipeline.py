@@ -52,17 +52,29 @@ def ensure_demo_exports(settings: Settings, console: Console, scale: float = 1.0
     return True
 
 
-def run_nightly(settings: Settings, console: Console) -> RunResult:
+def run_log_dir(settings: Settings, started: datetime) -> Path:
+    """var/logs/runs/<start>/: each run keeps its own logs (a second in the same second gets -2)."""
+    base = settings.logs / "runs" / started.strftime("%Y%m%dT%H%M%S")
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    folder.mkdir(parents=True)
+    return folder
+
+
+def run_nightly(settings: Settings, console: Console, log_dir: Path | None = None) -> RunResult:
     started = datetime.now().replace(microsecond=0)
     t0 = time.monotonic()
     result = RunResult(started_at=started)
+    log_dir = log_dir or run_log_dir(settings, started)
     with console.status("preparing Airflow metadata (SQLite)"):
         ensure_metadata(settings)
     dag_ids = [f"ingest_{rid}" for rid in sorted(load_contracts(settings.contracts_dir))]
     dag_ids.append("benchmarks")
     for n, dag_id in enumerate(dag_ids, start=1):
         with console.status(f"[{n}/{len(dag_ids)}] airflow dags test {dag_id}"):
-            ok, seconds, log_file = dags_test(settings, dag_id)
+            ok, seconds, log_file = dags_test(settings, dag_id, log_dir=log_dir)
         mark = "[green]ok[/]" if ok else "[red]FAILED[/]"
         console.print(f"  [{n}/{len(dag_ids)}] {dag_id:<22} {mark}  {seconds:5.1f} s   log: {log_file}")
         result.outcomes.append(DagOutcome(dag_id, ok, seconds, log_file))
