@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import traceback
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +27,8 @@ from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_pla
 from regbench.pseudonym import Pseudonymiser
 from regbench.redaction import contains_pnr, redact
 from regbench.xlsx_reading import read_workbook
+
+log = logging.getLogger(__name__)
 
 # Spreadsheet view: the header is row 1, so the first data row is row 2.
 FIRST_DATA_ROW = 2
@@ -72,7 +76,37 @@ def parse_file(
     known_units: Collection[str] | None,
     today: date,
 ) -> ParsedFile:
-    data = path.read_bytes()
+    """The file's rows, typed, with the rows that can't be loaded named; or FileRejected. Whatever
+    the bytes, nothing else is raised: a failure inside pandas, openpyxl, csv, zip or gzip becomes
+    FileRejected("unreadable_file") naming the step that failed (its message, which may quote the
+    data, is never kept)."""
+    data = path.read_bytes()  # a disk that can't be read is not the file's fault: not caught
+    step = _Step()
+    try:
+        return _parse(data, path, contract, entity, step, pseudonymiser, known_units, today)
+    except FileRejected:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("%s: %s failed with %s\n%s", redact(path.name), step.now, type(exc).__name__,
+                    "".join(traceback.format_tb(exc.__traceback__)))
+        raise FileRejected(
+            "unreadable_file",
+            f"{path.name}: the file could not be read: {step.now} failed ({type(exc).__name__}); "
+            "regbench does not know this kind of damage yet",
+            action="Ask the registry to export and deliver the file again; if it is refused again, "
+            "report it to the platform team with the file id.",
+        ) from None
+
+
+class _Step:
+    """What parse_file is doing, for the message when something fails unexpectedly."""
+
+    now = "reading the file"
+
+
+def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _Step,
+           pseudonymiser: Pseudonymiser, known_units: Collection[str] | None,
+           today: date) -> ParsedFile:
     if not data:
         raise FileRejected(
             "empty_file", f"{path.name}: the file is empty (0 bytes)",
@@ -81,11 +115,14 @@ def parse_file(
     fmt = contract.format_of(entity)
     kind = compression_of(data)
     if kind is not None and not (kind == "zip" and path.suffix.lower() == ".xlsx"):
+        step.now = f"unpacking the {kind} archive"
         data = uncompress(data, kind, fmt.compression, path.name)
     if path.suffix.lower() == ".xlsx":
+        step.now = "reading the Excel workbook"
         header, body = read_workbook(data, path.name, lambda cells: _header_fit(cells, entity))
         table, encoding = _Table(header, body), "xlsx"
     else:
+        step.now = "decoding the text"
         text, encoding = decode_text(data, path.name)
         if not text.replace("\ufeff", "").strip():
             raise FileRejected(
@@ -93,8 +130,10 @@ def parse_file(
                 f"{path.name}: the file is empty (it holds only white space or a byte-order mark)",
                 action="Ask the registry to deliver the export again.",
             )
+        step.now = "reading the delimited text"
         table = _read_table(text, fmt.delimiter, path.name, entity)
         _reject_if_truncated(text, fmt.delimiter, table, path.name)
+    step.now = "matching the header to the contract"
     match = _match_header(table.header, entity, path.name)
     body = table.body
     if body.empty:
@@ -110,6 +149,7 @@ def parse_file(
     out: dict[str, pd.Series] = {}
     problems: list[tuple[pd.Series, str, str]] = []  # (bool mask, column, rule)
     for col in entity.columns:
+        step.now = f"reading column {col.name}"
         source = mapping.get(col.name)
         raw = (
             _clean(body[source], markers)
@@ -134,6 +174,7 @@ def parse_file(
         if bad_mask is not None:
             problems.append((bad_mask, col.name, rule))
 
+    step.now = "checking dates and duplicates"
     problems.extend(_impossible_dates(out, entity, born, today))
     frame = pd.DataFrame(out, index=body.index)
     rejects, rejected_rows = _collect(problems)
