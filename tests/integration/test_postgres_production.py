@@ -107,7 +107,7 @@ def test_init_script_is_rerunnable_and_refuses_placeholder_passwords(centre):
     assert again.returncode == 0, again.stderr
     bad = run_init({**centre["env"], "REGBENCH_READER_PASSWORD": "change-me"})
     assert bad.returncode == 2
-    assert "REGBENCH_READER_PASSWORD is a default or placeholder password" in bad.stderr
+    assert "REGBENCH_READER_PASSWORD is a placeholder or a default" in bad.stderr
     missing = run_init({**centre["env"], "SUPERSET_DB_PASSWORD": ""})
     assert missing.returncode == 2 and "SUPERSET_DB_PASSWORD is not set" in missing.stderr
 
