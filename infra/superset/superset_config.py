@@ -36,12 +36,46 @@ FEATURE_FLAGS = {
     "ALERT_REPORTS": False,
 }
 ROW_LIMIT = 50000
-# Dashboards read only the published file; nobody uploads or writes through Superset.
-PREVENT_UNSAFE_DB_CONNECTIONS = False  # duckdb:/// is a local file by design (read-only)
+# Dashboards read only the published file; nobody uploads or writes through Superset. Unsafe
+# URIs (sqlite, shillelagh: a window on the server's files) are refused; duckdb:/// is not on
+# Superset's list, and regbench opens it read-only.
+PREVENT_UNSAFE_DB_CONNECTIONS = True
 SQLLAB_CTAS_NO_LIMIT = False
-TALISMAN_ENABLED = os.environ.get("SUPERSET_TALISMAN", "0") == "1"
 WTF_CSRF_ENABLED = True
 SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+
+# Served over TLS (behind the reverse proxy that terminates it): the session cookie only travels
+# over https, and Superset trusts the proxy's X-Forwarded-* headers for its own URLs.
+_TLS = os.environ.get("SUPERSET_TLS", "0").strip().lower() in {"1", "true", "yes", "on"}
+SESSION_COOKIE_SECURE = _TLS
+ENABLE_PROXY_FIX = _TLS
+
+# Security headers and a Content-Security-Policy, on unless SUPERSET_TALISMAN=0 (to debug). The
+# policy is Superset's own without the outside hosts (telemetry, map tiles, fonts): every
+# dashboard draws from Superset itself (the browser test in tests/e2e/test_superset.py runs with
+# it), and the browser is told to fetch nothing from anywhere else.
+TALISMAN_ENABLED = os.environ.get("SUPERSET_TALISMAN", "1").strip().lower() not in {"0", "false", "no",
+                                                                                    "off"}
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'", "data:"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,  # the proxy redirects http to https; Superset itself never sees TLS
+    "session_cookie_secure": _TLS,
+}
+TALISMAN_DEV_CONFIG = TALISMAN_CONFIG
 # No calls home from the server (the browser pixel is blocked in tests).
 SCARF_ANALYTICS = False
 # Roles, users and row-level security are provisioned over REST by `regbench dashboards deploy`.

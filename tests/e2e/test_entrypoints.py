@@ -152,6 +152,13 @@ def test_superset_entrypoint_bootstraps_and_serves_and_can_start_again(tmp_path)
                                     stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for_http(f"http://127.0.0.1:{port}/health", proc, log, timeout=300)
+            # security headers by default (issue 18): no outside host in the policy
+            import httpx
+
+            headers = httpx.get(f"http://127.0.0.1:{port}/login/", timeout=30).headers
+            csp = headers.get("content-security-policy", "")
+            assert "default-src 'self'" in csp and "http" not in csp, csp
+            assert headers.get("x-frame-options") == "SAMEORIGIN"
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
