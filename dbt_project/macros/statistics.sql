@@ -1,5 +1,24 @@
-{# Wilson score interval, 95 % (DOMAIN.md): z = 1.959964. #}
-{% macro wilson_low(num, den, z=1.959964) -%}
+{# The normal quantiles the marts use, exact to double precision (scipy.stats.norm.ppf; DOMAIN.md:
+   "quantiles are exact, written once"), and written only here: 0.975 for 95 % intervals and the
+   funnels' 95 % limits, 0.999 for their 99.8 % limits, 0.05 for Anhøj's crossings beyond the
+   exception table. The rounded 1.959964 / 3.090232 used before moved limits by up to 5e-8.
+   Cast from text: both warehouses read a decimal string as the nearest double, which a numeric
+   literal with more than 15 digits does not guarantee (DuckDB reads it as a DECIMAL first). #}
+{% macro normal_quantile(p) -%}
+    {%- set quantiles = {
+        '0.975': '1.959963984540054',
+        '0.999': '3.090232306167813',
+        '0.05': '-1.6448536269514729',
+    } -%}
+    {%- if p not in quantiles -%}
+        {{ exceptions.raise_compiler_error("normal_quantile: no quantile for p = " ~ p ~ " (have " ~ quantiles.keys() | list ~ ")") }}
+    {%- endif -%}
+    cast('{{ quantiles[p] }}' as double precision)
+{%- endmacro %}
+
+{# Wilson score interval, 95 % (DOMAIN.md). #}
+{% macro wilson_low(num, den, z=none) -%}
+    {%- set z = z or normal_quantile('0.975') -%}
     case when {{ den }} > 0 then
         (({{ num }} * 1.0 / {{ den }}) + {{ z }} * {{ z }} / (2.0 * {{ den }})) / (1 + {{ z }} * {{ z }} / {{ den }})
         - {{ z }} / (1 + {{ z }} * {{ z }} / {{ den }})
@@ -8,7 +27,8 @@
     end
 {%- endmacro %}
 
-{% macro wilson_high(num, den, z=1.959964) -%}
+{% macro wilson_high(num, den, z=none) -%}
+    {%- set z = z or normal_quantile('0.975') -%}
     case when {{ den }} > 0 then
         (({{ num }} * 1.0 / {{ den }}) + {{ z }} * {{ z }} / (2.0 * {{ den }})) / (1 + {{ z }} * {{ z }} / {{ den }})
         + {{ z }} / (1 + {{ z }} * {{ z }} / {{ den }})

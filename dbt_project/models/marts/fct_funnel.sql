@@ -3,8 +3,8 @@
 -- winsorised (10th/90th percentile) z-scores show more spread than chance (DOMAIN.md).
 -- From the published cells only (disclosed_indicator_values): a hidden unit is neither a point
 -- nor part of θ₀, φ or τ², so nothing here is computed from a hidden count (docs/disclosure.md).
-{% set z95 = 1.959964 %}
-{% set z998 = 3.090232 %}
+{% set z95 = normal_quantile('0.975') %}
+{% set z998 = normal_quantile('0.999') %}
 with units as (
     select
         u.registry_id, u.indicator_id, u.period_grain, u.period_start, u.unit_id, u.region_code,

@@ -3,8 +3,8 @@
 -- One row per denominator made this table 3 M rows at 1 M registrations; the grid keeps it to a
 -- few hundred per indicator and period at any volume. The grid does not depend on any unit's
 -- own denominator but the largest (which is published).
-{% set z95 = 1.959964 %}
-{% set z998 = 3.090232 %}
+{% set z95 = normal_quantile('0.975') %}
+{% set z998 = normal_quantile('0.999') %}
 with periods as (
     select
         registry_id, indicator_id, period_grain, period_start, theta0, tau2,

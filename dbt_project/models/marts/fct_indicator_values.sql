@@ -1,5 +1,6 @@
 -- Indicator values per unit, region and the whole country; per month, quarter, year and rolling
--- 12 months: numerator, denominator, rate, Wilson 95 % interval, target level, reliability.
+-- 12 months: numerator, denominator, rate, Wilson 95 % interval (exact z from the macro
+-- normal_quantile, decision 0019), target level, reliability.
 -- Period-incremental: a night rebuilds the periods that contain a changed month (decision 0016).
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook="{{ delete_changed_periods_of_mart(period_changes(ref('int_indicator_monthly'))) }}",
