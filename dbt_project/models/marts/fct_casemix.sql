@@ -1,8 +1,13 @@
 -- Indirect standardisation for aaa_mort_30d (age band × sex): expected E = Σ over a unit's patients
--- of the national rate in the patient's stratum that year; O/E with a 95 % interval (Byar's
--- approximation to the exact Poisson interval). From the counts per stratum in
--- int_casemix_strata_yearly: E = Σ over strata of the unit's patients × the stratum's rate.
-{% set z = 1.959964 %}
+-- of the national rate in the patient's stratum that year; O/E with an exact 95 % Poisson interval.
+-- From the counts per stratum in int_casemix_strata_yearly: E = Σ over strata of the unit's
+-- patients × the stratum's rate. A patient without a known age is in the stratum 'okänd' (age
+-- unknown) with its own national rate; patients_age_unknown says how many a unit has.
+-- Interval (decision 0019): the exact (Garwood) limits χ²₀.₀₂₅(2O)/2 and χ²₀.₉₇₅(2O + 2)/2, over
+-- E; O = 0 has lower limit 0. Neither warehouse has a chi-square quantile, so they come from the
+-- seed poisson_limits (O = 0..1000, scipy); beyond it from Byar's (Wilson–Hilferty) formula,
+-- within 6e-7 of the exact limit there. Byar's formula alone was 48 % too low at O = 1.
+{% set z = normal_quantile('0.975') %}
 with strata_units as (
     select registry_id, indicator_id, unit_id, region_code, year_start as period_start, age_band, sex,
            patients, died
@@ -20,11 +25,26 @@ units as (
     select
         u.registry_id, u.indicator_id, u.unit_id, u.region_code, u.period_start,
         cast(sum(u.patients) as bigint) as patients,
+        cast(sum(case when u.age_band = 'okänd' then u.patients else 0 end) as bigint)
+            as patients_age_unknown,
         cast(sum(u.died) as bigint) as observed,
         cast(sum(u.patients * s.stratum_rate) as double precision) as expected
     from strata_units as u
     inner join strata as s using (indicator_id, period_start, age_band, sex)
     group by 1, 2, 3, 4, 5
+),
+
+limits as (
+    select
+        u.*,
+        coalesce(p.lower_95, case when u.observed = 0 then 0.0 else
+            u.observed * power(1 - 1.0 / (9 * u.observed) - {{ z }} / (3 * sqrt(u.observed)), 3)
+        end) as observed_low,
+        coalesce(p.upper_95,
+            (u.observed + 1) * power(1 - 1.0 / (9 * (u.observed + 1)) + {{ z }} / (3 * sqrt(u.observed + 1)), 3)
+        ) as observed_high
+    from units as u
+    left join {{ ref('poisson_limits') }} as p on p.observed = u.observed
 )
 
 select
@@ -35,16 +55,10 @@ select
     period_start,
     cast('year' as varchar(12)) as period_grain,
     patients,
+    patients_age_unknown,
     observed,
     expected,
     case when expected > 0 then observed / expected end as oe_ratio,
-    case when expected > 0 then
-        case when observed = 0 then 0.0
-        else observed * power(1 - 1.0 / (9 * observed) - {{ z }} / (3 * sqrt(observed)), 3) / expected
-        end
-    end as oe_low,
-    case when expected > 0 then
-        (observed + 1) * power(1 - 1.0 / (9 * (observed + 1)) + {{ z }} / (3 * sqrt(observed + 1)), 3)
-        / expected
-    end as oe_high
-from units
+    case when expected > 0 then cast(observed_low as double precision) / expected end as oe_low,
+    case when expected > 0 then cast(observed_high as double precision) / expected end as oe_high
+from limits

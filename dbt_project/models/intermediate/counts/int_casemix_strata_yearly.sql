@@ -10,7 +10,10 @@ select
     unit_id,
     region_code,
     cast({{ dbt.date_trunc('year', 'event_date') }} as date) as year_start,
+    -- a patient without a birth year (a reserve number) is not 85+: 'okänd' is a stratum of its
+    -- own, with its own national rate, as a missing sex is 'okänt' (issue 22)
     case
+        when birth_year is null then 'okänd'
         when extract(year from event_date) - birth_year < 65 then '<65'
         when extract(year from event_date) - birth_year < 75 then '65-74'
         when extract(year from event_date) - birth_year < 85 then '75-84'
