@@ -2,8 +2,9 @@
 
 The archive is checked before openpyxl opens it (a workbook of a few hundred KB can unpack to
 gigabytes), then read in openpyxl's read-only mode, which streams the sheets. The contract's header
-is looked for in the first rows of every sheet: exports put title rows above it, or the data on
-another sheet than the first. Rows are numbered as Excel numbers them.
+is looked for in the first rows of every visible sheet: exports put title rows above it, or the data
+on another sheet than the first. Hidden sheets are never read; two visible sheets holding the header
+are refused. Rows are numbered as Excel numbers them.
 """
 
 from __future__ import annotations
@@ -116,9 +117,15 @@ def _unreadable(name: str, exc: BaseException) -> FileRejected:
 
 
 def _read_sheets(wb, name: str, fit: HeaderFit) -> tuple[list[str], pd.DataFrame]:
+    """The one visible sheet holding the contract's header. Hidden sheets are skipped (they hold
+    test rows, lookups or an older export nobody sees); two visible sheets with the header are
+    refused, since which one is the export cannot be told."""
     titles = []
     best: tuple[int, str, int, list[str]] | None = None   # (named columns, sheet, row, missing)
+    found: list[tuple[object, int, list[str]]] = []       # (sheet, header row, header)
+    hidden: list[str] = []                                # hidden sheets holding the header
     for ws in wb.worksheets:
+        is_hidden = getattr(ws, "sheet_state", "visible") != "visible"
         titles.append(ws.title)
         scan = ws.iter_rows(max_row=HEADER_SCAN_ROWS, max_col=HEADER_SCAN_COLUMNS, values_only=True)
         for row_number, cells in enumerate(scan, start=1):
@@ -129,9 +136,34 @@ def _read_sheets(wb, name: str, fit: HeaderFit) -> tuple[list[str], pd.DataFrame
                 continue
             missing, named = fit(header)
             if named and not missing:
-                return header, _body(ws, row_number, len(header), name)
-            if named and (best is None or named > best[0]):
+                if is_hidden:
+                    hidden.append(ws.title)
+                else:
+                    found.append((ws, row_number, header))
+                break
+            if named and not is_hidden and (best is None or named > best[0]):
                 best = (named, ws.title, row_number, missing)
+    if len(found) > 1:
+        sheets = ", ".join(repr(redact(ws.title)) for ws, _, _ in found)
+        raise FileRejected(
+            "ambiguous_sheets",
+            f"{name}: {len(found)} visible sheets hold the contract's header ({sheets}); which one "
+            "is the export cannot be told",
+            action="Deliver the workbook with the export on one sheet only (delete or hide the "
+            "others), or export that sheet as CSV.",
+        )
+    if found:
+        ws, row_number, header = found[0]
+        return header, _body(ws, row_number, len(header), name)
+    if hidden and best is None:
+        sheets = ", ".join(repr(redact(t)) for t in hidden)
+        raise FileRejected(
+            "header_only_on_hidden_sheet",
+            f"{name}: the contract's header is only on hidden sheet(s) ({sheets}); hidden sheets "
+            "are not read (they often hold test rows or an older export)",
+            action="Make the export's sheet visible (or move the data to a visible sheet) and "
+            "deliver the workbook again.",
+        )
     if best is not None:
         _, sheet, row_number, missing = best
         raise FileRejected(

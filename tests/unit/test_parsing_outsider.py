@@ -1,0 +1,62 @@
+"""Findings of an outside tester: hidden sheets, personnummer-shaped phone numbers, ambiguous
+numbers, blank and repeated header rows, headerless opt-out lists, malformed-CSV row numbers."""
+
+import io
+
+import openpyxl
+import pytest
+from test_parsing import DODSFALL, PALL, TODAY, UNITS, pnr
+from test_parsing_xlsx import COLUMNS, data_row
+
+from regbench.parsing import FileRejected, parse_file
+from regbench.pseudonym import Pseudonymiser
+
+NAME = "palliativ_dodsfall_2024-08.xlsx"
+
+
+def workbook(sheets: list[tuple[str, list[list], str]]) -> bytes:
+    """(title, rows, state) per sheet; state 'visible', 'hidden' or 'veryHidden'."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows, state in sheets:
+        ws = wb.create_sheet(title)
+        ws.sheet_state = state
+        for r in rows:
+            ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def load(tmp_path, data: bytes, name: str = NAME, contract=PALL, entity=DODSFALL):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return parse_file(path, contract, entity, pseudonymiser=Pseudonymiser(b"k" * 32),
+                      known_units=UNITS, today=TODAY)
+
+
+# --- 1. hidden and ambiguous sheets -----------------------------------------------------------
+
+def test_a_hidden_first_sheet_is_skipped_for_the_visible_export(tmp_path):
+    test = [COLUMNS, data_row(int(pnr("19400101")))]
+    export = [COLUMNS] + [data_row(int(pnr("19400102", serial=f"{100 + i}"))) for i in range(3)]
+    parsed = load(tmp_path, workbook([("Test", test, "hidden"), ("Export", export, "visible")]))
+    assert list(parsed.frame.index) == [2, 3, 4]
+    assert not parsed.rejects
+
+
+def test_the_only_matching_sheet_hidden_is_rejected_naming_it(tmp_path):
+    data = workbook([("Info", [["Svenska palliativregistret"]], "visible"),
+                     ("Gömd", [COLUMNS, data_row(int(pnr("19400101")))], "veryHidden")])
+    with pytest.raises(FileRejected) as err:
+        load(tmp_path, data)
+    assert err.value.rule == "header_only_on_hidden_sheet"
+    assert "'Gömd'" in err.value.message
+
+
+def test_two_visible_sheets_with_the_contracts_header_are_rejected_naming_both(tmp_path):
+    rows = [COLUMNS, data_row(int(pnr("19400101")))]
+    with pytest.raises(FileRejected) as err:
+        load(tmp_path, workbook([("Jan", rows, "visible"), ("Feb", rows, "visible")]))
+    assert err.value.rule == "ambiguous_sheets"
+    assert "'Jan'" in err.value.message and "'Feb'" in err.value.message
