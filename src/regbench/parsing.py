@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import traceback
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from regbench.file_sniffing import compression_of, decode_text, uncompress
 from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
-from regbench.redaction import contains_pnr, redact
+from regbench.redaction import redact
 from regbench.xlsx_reading import read_workbook
 
 log = logging.getLogger(__name__)
@@ -159,9 +160,14 @@ def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _S
         if col.required:
             problems.append((raw.isna(), col.name, "required_missing"))
         if col.type in _LOADED_AS_WRITTEN or (col.type is ColumnType.UNIT and known_units is None):
-            in_clear = _personnummer_in(raw)
+            in_clear = _personnummer_in(raw, today)
             if in_clear is not None:
-                problems.append((in_clear, col.name, "personnummer_in_column"))
+                if col.type is ColumnType.STRING:
+                    # free text: the rest of the row is good data; only the value is dropped
+                    notes.append(f"{int(in_clear.sum())} value(s) in column {col.name} held a "
+                                 "personnummer and were blanked")
+                else:
+                    problems.append((in_clear, col.name, "personnummer_in_column"))
                 raw = raw.where(~in_clear, None)  # not even in the frame the door checks see
         if col.type is ColumnType.PERSONNUMMER:
             persons, bad, born = _persons(raw, pseudonymiser, today)
@@ -317,8 +323,6 @@ def _same_row(fields: list[str], row: list[str]) -> bool:
 
 
 def _line_of(message: str) -> int | None:
-    import re
-
     m = re.search(r"line (\d+)", message)
     return int(m.group(1)) if m else None
 
@@ -450,10 +454,17 @@ def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
 _LOADED_AS_WRITTEN = frozenset({ColumnType.STRING, ColumnType.DECIMAL, ColumnType.INTEGER})
 
 
-def _personnummer_in(raw: pd.Series) -> pd.Series | None:
-    """Rows whose value holds something personnummer-shaped (redaction's rule: 10 or 12 digits, a
-    plausible month and day), or None if none does. Only values with six digits in a row, found
-    column-wise, are looked at one by one; dates written 2024-01-15 never are."""
+# 6 or 8 date digits, an optional separator, then four digits or reserve characters; not inside a
+# longer run of digits (redaction's shape)
+_PNR_CANDIDATE = re.compile(
+    r"(?<![0-9])(?:\d{2})?\d{6}(?:[-+ _.]?\d{4}|[-+][0-9A-Za-z]{4})(?![0-9])")
+
+
+def _personnummer_in(raw: pd.Series, today: date) -> pd.Series | None:
+    """Rows whose value holds a valid personnummer, samordningsnummer or reserve number (parse_pnr
+    accepts it: a real date, the Luhn check digit), or None if none does. Only values with six
+    digits in a row, found column-wise, are looked at one by one; dates written 2024-01-15 never
+    are, and a phone number such as 0701234567 fails the check digit."""
     shaped = r"\d{6}(?:[-+ _.]?\d{4}|[-+][0-9A-Za-z]{4})"
     candidate = raw.astype("string[pyarrow]").str.contains(shaped).fillna(False).to_numpy(bool)
     if not candidate.any():
@@ -461,10 +472,21 @@ def _personnummer_in(raw: pd.Series) -> pd.Series | None:
     rows = np.flatnonzero(candidate)
     values = raw.to_numpy()[rows]
     # unit codes (HSA-ids hold ten digits) repeat: each distinct value is judged once
-    verdict = {v: contains_pnr(v) for v in pd.unique(values)}
+    verdict = {v: _holds_valid_pnr(v, today) for v in pd.unique(values)}
     hit = np.zeros(len(raw), dtype=bool)
     hit[rows] = [verdict[v] for v in values]
     return pd.Series(hit, index=raw.index) if hit.any() else None
+
+
+def _holds_valid_pnr(value: str, today: date) -> bool:
+    for m in _PNR_CANDIDATE.finditer(value):
+        written = re.sub(r"[_.]", "-", m.group(0))
+        try:
+            parse_pnr(written, today=today)
+        except InvalidPersonnummer:
+            continue
+        return True
+    return False
 
 
 def parse_dates(raw: pd.Series, primary_format: str) -> pd.Series:

@@ -60,3 +60,32 @@ def test_two_visible_sheets_with_the_contracts_header_are_rejected_naming_both(t
         load(tmp_path, workbook([("Jan", rows, "visible"), ("Feb", rows, "visible")]))
     assert err.value.rule == "ambiguous_sheets"
     assert "'Jan'" in err.value.message and "'Feb'" in err.value.message
+
+
+# --- 2. personnummer in free text ---------------------------------------------------------------
+
+def csv_rows(tmp_path, comments: list[str]):
+    from test_parsing import HEADER, parse, row
+    lines = [HEADER] + [row(pnr("19400101", serial=f"{100 + i}"), extra=c)
+                        for i, c in enumerate(comments)]
+    return parse(tmp_path, "\n".join(lines) + "\n")
+
+
+def test_a_phone_number_failing_the_luhn_check_is_not_a_personnummer(tmp_path):
+    from regbench.personnummer import InvalidPersonnummer, parse_pnr
+    with pytest.raises(InvalidPersonnummer):
+        parse_pnr("0701234567", today=TODAY)
+    parsed = csv_rows(tmp_path, ["Tel 0701234567", "ring 070-1234567"])
+    assert not parsed.rejects
+    assert parsed.frame.loc[2, "kommentar"] == "Tel 0701234567"
+
+
+def test_a_personnummer_in_free_text_is_blanked_and_the_row_kept_with_a_note(tmp_path):
+    someone = pnr("19501212", serial="457")
+    parsed = csv_rows(tmp_path, [f"Anhörig {someone} informerad", "lugnt",
+                                 f"make {someone[2:8]}-{someone[8:]}"])
+    assert not parsed.rejects and not parsed.rejected_rows
+    assert parsed.frame.loc[[2, 4], "kommentar"].isna().all()
+    assert parsed.frame.loc[3, "kommentar"] == "lugnt"
+    assert someone[2:8] not in parsed.frame.to_csv()
+    assert "2 value(s) in column kommentar held a personnummer and were blanked" in parsed.notes
