@@ -78,7 +78,16 @@ class Settings:
         return self.var / "dbt" / f"target-{self.warehouse}"
 
 
+def private_umask() -> None:
+    """What regbench writes (the warehouse with its pseudonymised rows, logs, releases) is for
+    its own service user and group only: 0640 files, 0750 folders, whatever umask it started with.
+    Every entry point reads its settings first, so this is done there."""
+    old = os.umask(0o027)
+    os.umask(old | 0o027)
+
+
 def get_settings() -> Settings:
+    private_umask()
     home = Path(os.environ.get("REGBENCH_HOME", REPO_ROOT)).resolve()
     warehouse = os.environ.get("REGBENCH_WAREHOUSE", "duckdb").strip().lower()
     if warehouse not in {"duckdb", "postgres"}:

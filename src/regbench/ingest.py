@@ -128,6 +128,7 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
                 "pattern to the registry's contract.",
             )
         entity = contract.entity(delivery.entity)
+        _check_period(delivery, today(settings))
         parsed = parse_file(
             delivery.lake_path, contract, entity, pseudonymiser=pseudonymiser,
             known_units=units, today=today(settings),
@@ -154,7 +155,12 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
         report.checks_passed += sum(r.success for r in results)
         report.checks_failed += sum(not r.success for r in results)
         if not delivery.accept_rejects:
-            _check_file_quality(delivery, contract, parsed, results)
+            try:
+                _check_file_quality(delivery, contract, parsed, results)
+            except FileRejected:
+                # every rejected row stays visible while the file waits, not only the first
+                _record_rejects(wh, contract, entity, delivery, parsed)
+                raise
         if outside:
             parsed.notes.append(f"{outside[0]} row(s) with {entity.event_date_column} outside "
                                 f"{delivery.period} (first at row {outside[1]})")
@@ -186,6 +192,40 @@ def _as_rejection(delivery: Delivery, exc: Exception) -> FileRejected:
         action="Look at the file (encoding, format, size) and deliver a corrected export; if it "
         "looks right, report this reason to the platform team, then release the file.",
     )
+
+
+def _check_period(delivery: Delivery, today_: date) -> None:
+    """The period in a file's name must be a real date, and not after today."""
+    period = delivery.period or ""
+    fmt = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}.get(len(period))
+    try:
+        start = datetime.strptime(period, fmt).date() if fmt else None
+    except ValueError:
+        start = None
+    if start is None:
+        raise FileRejected(
+            "period_invalid",
+            f"{delivery.original_name}: the period in the file name ({period}) is not a real "
+            "year, month or day",
+            action="Rename the file with the period its rows cover and deliver it again.")
+    if start > today_:
+        raise FileRejected(
+            "period_in_future",
+            f"{delivery.original_name}: the period in the file name ({period}) has not begun yet",
+            action="Rename the file with the period its rows cover and deliver it again.")
+
+
+def _record_rejects(wh: Warehouse, contract: Contract, entity, delivery: Delivery,
+                    parsed: ParsedFile) -> None:
+    rejects = pd.DataFrame(
+        [(delivery.file_id, contract.registry_id, entity.name, r.row_number, r.column, r.rule)
+         for r in parsed.rejects],
+        columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"])
+    with wh.transaction():
+        wh.execute("DELETE FROM ops.rejects WHERE registry_id = ? AND file_id = ?",
+                   [contract.registry_id, delivery.file_id])
+        if len(rejects):
+            wh.bulk_insert("ops.rejects", rejects)
 
 
 def _outside_period(parsed: ParsedFile, entity, period: str | None) -> tuple[int, int] | None:
@@ -291,6 +331,16 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
     for fid, status in earlier:
         if status == QUARANTINED:
             remove_from_quarantine(settings, contract.registry_id, fid)
+    # the same bytes delivered before under a name that was quarantined now loaded under this one
+    if wh.fetchone("SELECT 1 FROM ops.ledger WHERE registry_id = ? AND file_id = ?"
+                   " AND original_name <> ? AND status = ?",
+                   [contract.registry_id, delivery.file_id, delivery.original_name, QUARANTINED]):
+        remove_from_quarantine(settings, contract.registry_id, delivery.file_id)
+    wh.execute(
+        "UPDATE ops.ledger SET status = ?, superseded_by = ? WHERE registry_id = ? AND file_id = ?"
+        " AND original_name <> ? AND status = ?",
+        [SUPERSEDED, delivery.file_id, contract.registry_id, delivery.file_id,
+         delivery.original_name, QUARANTINED])
     return loaded, rejected
 
 

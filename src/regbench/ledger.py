@@ -69,6 +69,11 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
     What is not taken in (uploads in progress, links, subfolders) is recorded as a notice.
     """
     inbox = settings.inbox / contract.inbox_folder
+    if inbox.is_symlink():
+        inbox_notices.record(wh, contract.registry_id, [Notice(
+            "", redact(inbox.name), REFUSED,
+            "the registry's folder is a symbolic link: not followed; make it a real folder")], now)
+        return pending(settings, wh, contract)
     if not inbox.exists():
         private_dir(inbox)  # a folder someone else made (an SFTP upload account) is left as it is
     listing = list_drop_folder(inbox, contract.inbox_folder)
@@ -108,6 +113,7 @@ def _take_in(settings: Settings, wh: Warehouse, contract: Contract, path: Path,
             "SELECT 1 FROM ops.ledger WHERE registry_id = ? AND file_id = ? AND original_name = ?",
             [contract.registry_id, file_id, name],
         ):
+            _take_back_earlier_version(wh, contract, file_id, name, now)
             return
         size = os.fstat(fh.fileno()).st_size
         classified = contract.classify(path.name)
@@ -120,8 +126,11 @@ def _take_in(settings: Settings, wh: Warehouse, contract: Contract, path: Path,
             with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
                 shutil.copyfileobj(fh, out, 1 << 20)
             tmp.replace(target)
-    seen = wh.fetchone("SELECT original_name FROM ops.ledger WHERE registry_id = ? AND file_id = ?",
-                       [contract.registry_id, file_id])
+    # a copy counts only if its content got in (or is on its way): bytes first delivered under a
+    # wrong name and quarantined for it load when they come again under the right one
+    seen = wh.fetchone("SELECT original_name FROM ops.ledger WHERE registry_id = ? AND file_id = ?"
+                       " AND status IN (?, ?, ?)",
+                       [contract.registry_id, file_id, LOADED, SUPERSEDED, RECEIVED])
     status, reason = RECEIVED, None
     if seen:
         status, reason = DUPLICATE, f"byte-identical to {seen[0]}, already taken in"
@@ -130,3 +139,19 @@ def _take_in(settings: Settings, wh: Warehouse, contract: Contract, path: Path,
         " received_at, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [file_id, name, contract.registry_id, entity, period, size, now, status, reason],
     )
+
+
+def _take_back_earlier_version(wh: Warehouse, contract: Contract, file_id: str, name: str,
+                               now: datetime) -> None:
+    """A name whose bytes went back to an earlier version (v1, v2, then v1 again) is a delivery:
+    the registry reverted its correction, so v1 is processed again and supersedes v2."""
+    latest = wh.fetchone(
+        "SELECT file_id FROM ops.ledger WHERE registry_id = ? AND original_name = ?"
+        " ORDER BY received_at DESC LIMIT 1", [contract.registry_id, name])
+    if latest is None or latest[0] == file_id:
+        return
+    wh.execute(
+        "UPDATE ops.ledger SET status = ?, received_at = ?, superseded_by = NULL, reason = ?"
+        " WHERE registry_id = ? AND file_id = ? AND original_name = ? AND status <> ?",
+        [RECEIVED, now, f"delivered again: {name} went back to these bytes after {latest[0][:12]}",
+         contract.registry_id, file_id, name, RECEIVED])

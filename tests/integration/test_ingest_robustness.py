@@ -273,3 +273,79 @@ def test_rows_outside_the_files_period_are_named_or_quarantine_as_the_contract_s
     status, _, reason = ledger(strict)["palliativ_dodsfall_2024-03.csv"]
     assert status == "quarantined" and reason.startswith("outside_file_period"), reason
     assert "first at row 6" in reason
+
+
+def test_bytes_first_quarantined_for_their_name_load_under_the_right_name(settings):
+    data = export(PERSONS[:4])
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01 (1).csv", data)
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings)["palliativ_dodsfall_2024-01 (1).csv"][0] == "quarantined"
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", data)
+    ingest_registry(settings, "palliativ")
+    seen = ledger(settings)
+    assert seen["palliativ_dodsfall_2024-01.csv"][:2] == ("loaded", 4)
+    assert seen["palliativ_dodsfall_2024-01 (1).csv"][0] == "superseded"
+    assert not any(settings.quarantine.rglob("reason.json"))
+
+
+def test_a_name_that_goes_back_to_its_first_version_loads_that_version_again(settings):
+    path = drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    ingest_registry(settings, "palliativ")
+    path.write_bytes(export(PERSONS[:3]))
+    ingest_registry(settings, "palliativ")
+    assert loaded_persons(settings) == 3
+    path.write_bytes(export(PERSONS[:4]))
+    ingest_registry(settings, "palliativ")
+    assert loaded_persons(settings) == 4
+    with Warehouse(settings) as wh:
+        statuses = sorted(s for (s,) in wh.fetchall("SELECT status FROM ops.ledger"))
+    assert statuses == ["loaded", "superseded"]
+
+
+@pytest.mark.parametrize("name", ["palliativ_dodsfall_2026-13.csv", "palliativ_dodsfall_2027-02.csv",
+                                  "palliativ_optout_2026-11-31.csv"])
+def test_a_period_that_is_no_date_or_lies_ahead_quarantines_the_file(settings, name):
+    drop(settings, "palliativ", name, export(PERSONS[:4]))
+    ingest_registry(settings, "palliativ")
+    status, _, reason = ledger(settings)[name]
+    assert status == "quarantined" and reason.split(":")[0] in ("period_invalid", "period_in_future")
+
+
+def test_a_registry_folder_that_is_a_link_is_not_followed(settings, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "palliativ_dodsfall_2024-01.csv").write_bytes(export(PERSONS[:4]))
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    (settings.inbox / "palliativ").symlink_to(elsewhere)
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings) == {}
+    with Warehouse(settings) as wh:
+        kinds = wh.fetchall("SELECT name, kind FROM ops.inbox_notices")
+    assert ("palliativ", "refused") in kinds
+
+
+def test_every_rejected_row_of_a_quarantined_file_is_listed(settings):
+    bad = [(p, d) for p, d in PERSONS[:4]]
+    data = export(bad).replace(b";1;1;2;1;1;2;0;", b";7;1;2;1;1;2;0;")
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", data)
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings)["palliativ_dodsfall_2024-01.csv"][0] == "quarantined"
+    with Warehouse(settings) as wh:
+        rows = wh.fetchall("SELECT row_number, column_name, rule FROM ops.rejects ORDER BY 1")
+    assert rows == [(r, "vantat_dodsfall", "code_not_in_list") for r in range(2, 6)]
+
+
+def test_what_regbench_writes_is_not_readable_by_other_users(settings):
+    """Started with the usual umask 022, an entry point (it reads its settings first) writes the
+    warehouse and logs for its own user and group only."""
+    before = os.umask(0o022)
+    try:
+        settings = get_settings()
+        drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+        ingest_registry(settings, "palliativ")
+    finally:
+        os.umask(before)
+    if settings.warehouse == "duckdb":
+        assert stat.S_IMODE(settings.duckdb_path.stat().st_mode) & 0o007 == 0
+    for path in (settings.var / "logs").rglob("*") if (settings.var / "logs").exists() else []:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path
