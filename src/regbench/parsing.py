@@ -175,7 +175,8 @@ def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _S
             for rule, mask in bad.items():
                 problems.append((mask, col.name, rule))
             continue
-        value, bad_mask, rule = _convert(raw, col, fmt.date_format, fmt.decimal, known_units)
+        value, bad_mask, rule = _convert(raw, col, fmt.date_format, fmt.decimal, known_units,
+                                         workbook=encoding == "xlsx")
         out[col.name] = value
         if bad_mask is not None:
             problems.append((bad_mask, col.name, rule))
@@ -529,14 +530,14 @@ def _dates_in_format(raw: pd.Series, fmt: str) -> pd.Series:
 
 
 def _convert(raw: pd.Series, col: Column, date_format: str, decimal: str,
-             known_units: Collection[str] | None):
+             known_units: Collection[str] | None, *, workbook: bool = False):
     present = raw.notna()
     t = col.type
     if t is ColumnType.DATE:
         value = parse_dates(raw, date_format)
         return value, present & value.isna(), "date_invalid"
     if t in (ColumnType.DECIMAL, ColumnType.INTEGER):
-        return _numbers(raw, present, decimal, integer=t is ColumnType.INTEGER)
+        return _numbers(raw, present, decimal, integer=t is ColumnType.INTEGER, workbook=workbook)
     if t is ColumnType.CODE:
         codes = col.codes or {}
         value = raw.where(raw.isin(list(codes)) | raw.isna(), None)
@@ -563,16 +564,27 @@ _EXACT_FLOAT_LIMIT = 2.0**53
 def _number_shape(decimal: str, *, integer: bool) -> str:
     """A number as written: digits, optionally grouped by threes with a thousands separator, and a
     fraction with at least one digit after the decimal separator (`23,` is a value cut off). A
-    file with decimal commas may also write a decimal point, as spreadsheets do."""
+    file with decimal commas may also write a decimal point, as spreadsheets do (see _AMBIGUOUS),
+    but no exponent: `0,5e1` is not how a decimal-comma export writes 5."""
     point = "[.,]" if decimal == "," else r"\."
     whole = rf"(?:\d+|\d{{1,3}}(?:[{_THOUSANDS}]\d{{3}})+)"
-    exponent = "" if integer else r"(?:[eE][+-]?\d+)?"
+    exponent = "" if integer or decimal == "," else r"(?:[eE][+-]?\d+)?"
     return rf"[+-]?(?:{whole}(?:{point}\d+)?|{point}\d+){exponent}"
 
 
-def _numbers(raw: pd.Series, present: pd.Series, decimal: str, *, integer: bool):
+# with a decimal comma, a dot before exactly three digits may be a thousands separator (1.000 is
+# one thousand in Swedish writing, 1.0 in English): refused. A dot before 1, 2 or 4+ digits, or
+# after a whole part of 0 or 4+ digits, can only be a decimal point (1.5, 0.125, 1234.567): read.
+# Not applied to workbooks, whose numeric cells are written with a decimal point (cell_text).
+_AMBIGUOUS = r"[+-]?[1-9]\d{0,2}\.\d{3}"
+
+
+def _numbers(raw: pd.Series, present: pd.Series, decimal: str, *, integer: bool,
+             workbook: bool = False):
     text = raw.astype("string[pyarrow]")  # pyarrow's regular expressions: 3x faster on a column
     shaped = text.str.fullmatch(_number_shape(decimal, integer=integer)).fillna(False)
+    if decimal == "," and not workbook:
+        shaped = shaped & ~text.str.fullmatch(_AMBIGUOUS).fillna(False)
     text = text.where(shaped).str.replace(f"[{_THOUSANDS}]", "", regex=True)
     if decimal == ",":
         text = text.str.replace(",", ".", regex=False)

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
 import pandas as pd
 
 from regbench.parse_errors import FileRejected
@@ -67,7 +68,9 @@ def cell_text(value) -> str:
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
             return str(int(value))
-        return repr(value)
+        text = repr(value)
+        # 1e-05 as 0.00001: a decimal-comma contract reads no exponent
+        return np.format_float_positional(value, trim="-") if "e" in text else text
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
     if isinstance(value, date | time):

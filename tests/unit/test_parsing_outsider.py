@@ -89,3 +89,29 @@ def test_a_personnummer_in_free_text_is_blanked_and_the_row_kept_with_a_note(tmp
     assert parsed.frame.loc[3, "kommentar"] == "lugnt"
     assert someone[2:8] not in parsed.frame.to_csv()
     assert "2 value(s) in column kommentar held a personnummer and were blanked" in parsed.notes
+
+
+# --- 3. ambiguous numbers with a decimal comma --------------------------------------------------
+
+@pytest.mark.parametrize("written", ["1.000", "1.234", "-12.345", "999.500", "1e1", "0,5e1",
+                                     "1,5E+1", "2E-3"])
+def test_a_dot_before_three_digits_or_an_exponent_with_a_decimal_comma_is_rejected(tmp_path, written):
+    from test_parsing_values import njur
+    parsed = njur(tmp_path, ["7,5", written])
+    assert {(r.row_number, r.column, r.rule) for r in parsed.rejects} == {
+        (3, "egfr_vid_start", "decimal_invalid")}
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("1.5", 1.5), ("0.125", 0.125), ("1234.567", 1234.567), ("12.34", 12.34), ("1 000,5", 1000.5)])
+def test_a_dot_that_can_only_be_a_decimal_point_is_still_read(tmp_path, written, expected):
+    from test_parsing_values import njur
+    parsed = njur(tmp_path, [written])
+    assert not parsed.rejects
+    assert parsed.frame.loc[2, "egfr_vid_start"] == pytest.approx(expected)
+
+
+def test_numeric_excel_cells_are_not_ambiguous(tmp_path):
+    from regbench.xlsx_reading import cell_text
+    assert cell_text(1.234) == "1.234" and cell_text(0.00001) == "0.00001"
+

@@ -34,7 +34,7 @@ def with_integer_column() -> Contract:
 @pytest.mark.parametrize(("written", "expected"), [
     ("7,5", 7.5), ("7.5", 7.5), ("12", 12.0), ("-3,25", -3.25), (",5", 0.5),
     ("1 234,5", 1234.5), ("1\u202f234,5", 1234.5), ("1\u2009234,5", 1234.5),
-    ("1\u00a0234,5", 1234.5), ("12 345 678,25", 12345678.25), ("1,5E+1", 15.0),
+    ("1\u00a0234,5", 1234.5), ("12 345 678,25", 12345678.25),
 ])
 def test_decimals_with_a_decimal_comma_and_thousands_separators_are_read(tmp_path, written, expected):
     parsed = njur(tmp_path, [written])
