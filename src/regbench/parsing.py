@@ -137,6 +137,11 @@ def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _S
     step.now = "matching the header to the contract"
     match = _match_header(table.header, entity, path.name)
     body = table.body
+    # a row with every field empty (a trailing Excel row, a line of delimiters) holds no record
+    blank = (body.apply(lambda c: c.astype("string[pyarrow]").str.strip() == "").all(axis=1)
+             .to_numpy(dtype=bool)) if not body.empty else np.zeros(0, dtype=bool)
+    dropped = int(blank.sum())
+    body = body.loc[~blank]
     if body.empty:
         raise FileRejected(
             "no_rows", f"{path.name}: the file has a header but no data rows",
@@ -145,6 +150,9 @@ def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _S
         )
     markers = {m.strip().lower() for m in fmt.missing_values}
     notes = _check_copies(match, table.header, body, markers, path.name)
+    if dropped:
+        notes.append(f"{dropped} blank row(s) (every field empty) were left out")
+    repeated = _repeated_header(table.header, body)
     mapping = match.mapping
 
     out: dict[str, pd.Series] = {}
@@ -185,8 +193,23 @@ def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _S
     problems.extend(_impossible_dates(out, entity, born, today))
     frame = pd.DataFrame(out, index=body.index)
     rejects, rejected_rows = _collect(problems)
+    if repeated:
+        # the header again (two files concatenated): one clear reason, not a rule per column
+        rejects = [r for r in rejects if r.row_number not in repeated]
+        rejects.extend(Reject(r, entity.columns[0].name, "header_repeated") for r in repeated)
+        rejects.sort(key=lambda r: (r.row_number, r.column))
+        rejected_rows |= repeated
     _reject_duplicates(frame, entity, rejected_rows, rejects)
     return ParsedFile(frame, rejects, rejected_rows, match.extra, encoding, notes)
+
+
+def _repeated_header(header: list[str], body: pd.DataFrame) -> set[int]:
+    """Rows that repeat the header (case and outer whitespace aside)."""
+    expected = [h.lower() for h in header]
+    first = body[0].astype("string[pyarrow]").str.strip().str.lower() == expected[0]
+    rows = body.loc[first.fillna(False).to_numpy(dtype=bool)]
+    return {int(i) for i, values in zip(rows.index, rows.itertuples(index=False), strict=True)
+            if [str(v).strip().lower() for v in values] == expected}
 
 
 @dataclass

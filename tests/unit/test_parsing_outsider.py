@@ -115,3 +115,21 @@ def test_numeric_excel_cells_are_not_ambiguous(tmp_path):
     from regbench.xlsx_reading import cell_text
     assert cell_text(1.234) == "1.234" and cell_text(0.00001) == "0.00001"
 
+
+# --- 4. blank rows and a repeated header --------------------------------------------------------
+
+def test_blank_rows_are_dropped_with_a_note_not_rejected(tmp_path):
+    from test_parsing import HEADER, parse, row
+    lines = [HEADER] + [row(pnr("19400101", serial=f"{100 + i}")) for i in range(3)] + [
+        ";;;;;;;;;;;", " ; ;;;;;;;;;;"]
+    parsed = parse(tmp_path, "\n".join(lines) + "\n")
+    assert not parsed.rejects and list(parsed.frame.index) == [2, 3, 4]
+    assert "2 blank row(s) (every field empty) were left out" in parsed.notes
+
+
+def test_a_repeated_header_row_is_rejected_as_header_repeated(tmp_path):
+    from test_parsing import HEADER, parse, row
+    lines = [HEADER, row(pnr("19400101")), HEADER.upper(), row(pnr("19400102"))]
+    parsed = parse(tmp_path, "\n".join(lines) + "\n")
+    assert {(r.row_number, r.rule) for r in parsed.rejects} == {(3, "header_repeated")}
+    assert parsed.rejected_rows == {3}
