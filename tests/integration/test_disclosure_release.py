@@ -197,6 +197,71 @@ def test_a_chart_point_of_a_hidden_cell_is_refused_and_names_the_table(built, ca
         _rebuild()
 
 
+def test_expected_deaths_give_back_no_hidden_national_or_stratum_count(built):
+    """Indirect standardisation: E = Σ patients × national stratum rate, so the units' E add up to
+    the national deaths, and a stratum's rate (its deaths over its patients) is readable from the
+    E of units whose case mix is known. An attacker who knows every unit's patients per stratum
+    (the strongest one) must learn no count of 1..4: no E in a year whose national count is
+    hidden, and no stratum rate it can isolate that stands for 1..4 deaths."""
+    import numpy as np
+
+    casemix = _published("SELECT indicator_id, unit_id, period_start, expected"
+                         " FROM publication.pub_casemix WHERE expected IS NOT NULL")
+    national = _published("SELECT indicator_id, period_start, suppressed FROM"
+                          " publication.pub_indicator_values WHERE level = 'national'"
+                          " AND period_grain = 'year'")
+    hidden_years = set(map(tuple, national.loc[national.suppressed,
+                                                ["indicator_id", "period_start"]].to_numpy()))
+    assert not [k for k in map(tuple, casemix[["indicator_id", "period_start"]].to_numpy())
+                if k in hidden_years]
+    import pandas as pd
+
+    columns = ["indicator_id", "unit_id", "period_start", "age_band", "sex", "patients", "died"]
+    with Warehouse(get_settings()) as wh:
+        strata = pd.DataFrame(wh.fetchall(
+            "SELECT indicator_id, unit_id, year_start, age_band, sex, patients, died"
+            " FROM intermediate.int_casemix_strata_yearly"), columns=columns)
+    strata["period_start"] = pd.to_datetime(strata["period_start"])
+    casemix["period_start"] = pd.to_datetime(casemix["period_start"])
+    isolated = 0
+    for (ind, year), pub in casemix.groupby(["indicator_id", "period_start"]):
+        mine = strata[(strata.indicator_id == ind) & (strata.period_start == year)]
+        mix = mine.pivot_table(index="unit_id", columns=["age_band", "sex"], values="patients",
+                               aggfunc="sum", fill_value=0)
+        deaths = mine.groupby(["age_band", "sex"])["died"].sum()
+        patients = mix.sum()
+        rows = mix.loc[pub.unit_id].to_numpy(float)
+        for j, stratum in enumerate(mix.columns):
+            # a stratum's rate is isolated when its unit vector lies in the span of the units'
+            # case mixes; the attacker then reads deaths = rate × the stratum's patients
+            target = np.zeros(len(mix.columns))
+            target[j] = 1
+            coef, *_ = np.linalg.lstsq(rows.T, target, rcond=None)
+            if not np.allclose(rows.T @ coef, target, atol=1e-9):
+                continue
+            isolated += 1
+            read = float(coef @ pub.expected.to_numpy(float)) * patients[stratum]
+            pinned = abs(read - deaths[stratum]) < 1e-6
+            assert not (pinned and 1 <= deaths[stratum] <= 4), (ind, year, stratum, read)
+    assert len(casemix) and isolated  # the attack had something to work on
+
+
+def test_an_expected_count_in_a_year_whose_national_count_is_hidden_is_refused(built, capsys):
+    with Warehouse(get_settings()) as wh:
+        wh.execute("""
+            UPDATE publication.pub_casemix SET expected = 1.5
+            WHERE NOT suppressed AND period_start IN (
+                SELECT period_start FROM publication.pub_indicator_values
+                WHERE level = 'national' AND period_grain = 'year' AND suppressed
+                  AND indicator_id = 'aaa_mort_30d')""")
+        assert wh.fetchone("SELECT count(*) FROM publication.pub_casemix WHERE expected = 1.5")[0]
+    try:
+        message = _refused(capsys)
+        assert "pub_casemix" in message and "national count" in message
+    finally:
+        _rebuild()
+
+
 def test_a_table_the_audit_does_not_know_is_refused(built, capsys):
     with Warehouse(get_settings()) as wh:
         wh.execute("CREATE TABLE publication.pub_extra AS SELECT 1 AS n")

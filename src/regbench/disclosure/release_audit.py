@@ -169,6 +169,15 @@ CROSS_CHECKS = [
            OR (c.patients IS NOT NULL AND (v.value_key IS NULL OR v.denominator IS NULL
                OR c.patients <> v.denominator))""",
      "an observed count, E or O/E of a cell the values table hides"),
+    ("pub_casemix", """
+        SELECT DISTINCT c.indicator_id || ' year ' || CAST(c.period_start AS VARCHAR)
+        FROM publication.pub_casemix AS c
+        LEFT JOIN publication.pub_indicator_values AS n
+          ON n.indicator_id = c.indicator_id AND n.level = 'national'
+         AND n.period_grain = 'year' AND n.period_start = c.period_start
+        WHERE (c.expected IS NOT NULL OR c.oe_ratio IS NOT NULL)
+          AND (n.value_key IS NULL OR n.suppressed)""",
+     "expected counts that add up to a national count the values table hides"),
     ("pub_indicator_monthly", """
         SELECT m.indicator_id || ' unit ' || m.unit_id || ' month ' || CAST(m.period_start AS VARCHAR)
         FROM publication.pub_indicator_monthly AS m
