@@ -40,6 +40,9 @@ def test_fingerprint_ignores_row_order_and_float_noise_but_not_values(warehouse,
                                                                       monkeypatch):
     monkeypatch.setenv("REGBENCH_VAR", str(tmp_path))
     monkeypatch.setenv("REGBENCH_WAREHOUSE", warehouse)
+    # an earlier test's warehouse (its ops.releases named a live release 20 minutes old) must
+    # not be this one's
+    monkeypatch.delenv("REGBENCH_DUCKDB_PATH", raising=False)
     if warehouse == "postgres":
         monkeypatch.setenv("REGBENCH_POSTGRES_DSN", request.getfixturevalue("fresh_database"))
     settings = get_settings()
