@@ -29,6 +29,7 @@ from regbench.thresholds import Door, load_thresholds
 from regbench.warehouse import Warehouse, raw_columns
 
 log = logging.getLogger("regbench.ingest")
+REJECT_COLUMNS = ["file_id", "registry_id", "entity", "row_number", "column_name", "rule"]
 
 
 @dataclass
@@ -217,15 +218,21 @@ def _check_period(delivery: Delivery, today_: date) -> None:
 
 def _record_rejects(wh: Warehouse, contract: Contract, entity, delivery: Delivery,
                     parsed: ParsedFile) -> None:
-    rejects = pd.DataFrame(
-        [(delivery.file_id, contract.registry_id, entity.name, r.row_number, r.column, r.rule)
-         for r in parsed.rejects],
-        columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"])
+    rejects = _rejects_frame(contract, entity, delivery, parsed)
     with wh.transaction():
         wh.execute("DELETE FROM ops.rejects WHERE registry_id = ? AND file_id = ?",
                    [contract.registry_id, delivery.file_id])
         if len(rejects):
             wh.bulk_insert("ops.rejects", rejects)
+
+
+def _rejects_frame(contract: Contract, entity, delivery: Delivery,
+                   parsed: ParsedFile) -> pd.DataFrame:
+    """The parser's row rejects of one file as rows of ops.rejects."""
+    return pd.DataFrame(
+        [(delivery.file_id, contract.registry_id, entity.name, r.row_number, r.column, r.rule)
+         for r in parsed.rejects],
+        columns=REJECT_COLUMNS)
 
 
 def _outside_period(parsed: ParsedFile, entity, period: str | None) -> tuple[int, int] | None:
@@ -285,11 +292,7 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
     accepted["_period"] = delivery.period
     accepted["_loaded_at"] = pd.Timestamp(now)
     accepted = accepted[[name for name, _ in raw_columns(entity)]]
-    rejects = pd.DataFrame(
-        [(delivery.file_id, contract.registry_id, entity.name, r.row_number, r.column, r.rule)
-         for r in parsed.rejects],
-        columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"],
-    )
+    rejects = _rejects_frame(contract, entity, delivery, parsed)
     # an earlier delivery of the same period, loaded or waiting in quarantine, is replaced
     earlier = wh.fetchall(
         "SELECT file_id, status FROM ops.ledger WHERE registry_id = ? AND entity = ? AND period = ?"
@@ -374,7 +377,7 @@ def _reject_cross_file_duplicates(wh: Warehouse, contract: Contract, entity, tab
     return pd.DataFrame(
         [(delivery.file_id, contract.registry_id, entity.name, r, entity.key_columns[0],
           "duplicate_across_files") for r in sorted(rows)],
-        columns=["file_id", "registry_id", "entity", "row_number", "column_name", "rule"],
+        columns=REJECT_COLUMNS,
     )
 
 

@@ -22,12 +22,6 @@ RECEIVED, LOADED, DUPLICATE, SUPERSEDED, QUARANTINED, DISCARDED = (
 )
 
 
-def sha256_of(path: Path) -> str:
-    fd = open_no_follow(path)
-    with os.fdopen(fd, "rb") as fh:
-        return _sha256_of_handle(fh)
-
-
 def _sha256_of_handle(fh) -> str:
     h = hashlib.sha256()
     for chunk in iter(lambda: fh.read(1 << 20), b""):
