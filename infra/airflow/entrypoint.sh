@@ -6,19 +6,12 @@
 # command.
 set -euo pipefail
 
-# /run/secrets/<name> becomes the environment variable <NAME> (regbench_pseudonym_key ->
-# REGBENCH_PSEUDONYM_KEY); a variable already set is not overridden
-secrets_dir="${REGBENCH_SECRETS_DIR:-/run/secrets}"
-if [ -d "$secrets_dir" ]; then
-  for file in "$secrets_dir"/*; do
-    [ -f "$file" ] || continue
-    name="$(basename "$file" | tr '[:lower:]' '[:upper:]')"
-    case "$name" in ''|[0-9]*|*[!A-Z0-9_]*) continue ;; esac
-    [ -z "${!name:-}" ] || continue
-    value="$(cat "$file")"
-    export "$name=$value"
-  done
-fi
+# load_docker_secrets and secret_problem (infra/secrets.sh; in the image, /usr/local/lib/regbench)
+for lib in "$(dirname "${BASH_SOURCE[0]}")/../secrets.sh" /usr/local/lib/regbench/secrets.sh; do
+  if [ -f "$lib" ]; then . "$lib"; break; fi
+done
+declare -F secret_problem >/dev/null || { echo "infra/secrets.sh not found" >&2; exit 1; }
+load_docker_secrets
 # Celery keeps its results in Airflow's metadata database
 if [ -z "${AIRFLOW__CELERY__RESULT_BACKEND:-}" ] && [ -n "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ]; then
   export AIRFLOW__CELERY__RESULT_BACKEND="db+${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}"

@@ -36,36 +36,11 @@ for name in REGBENCH_LOADER_PASSWORD REGBENCH_TRANSFORMER_PASSWORD REGBENCH_READ
   fi
 done
 
-# Why a secret is unusable, or nothing: the rules of src/regbench/production_check.py (placeholders
-# and defaults, a minimum length, at least 28 bits by the same entropy estimate), kept in step with
-# it by tests/unit/test_production_check.py. Never prints the value.
-secret_problem() {  # value min_length
-  local value="$1" min="$2" lower bits
-  if [ -z "$value" ]; then echo "is not set"; return; fi
-  lower="$(printf '%s' "$value" | tr '[:upper:]' '[:lower:]')"
-  case "$lower" in
-    postgres|password|admin|secret|regbench|airflow|superset|root|changeme|letmein|default)
-      echo "is a placeholder or a default"; return ;;
-  esac
-  if printf '%s' "$value" | grep -qiE \
-      'change[-_ ]?(me|it|this)|replace[-_ ]?(me|this)|placeholder|example|your[-_ ]|<[^>]*>|x{4,}|todo|fixme|password'; then
-    echo "is a placeholder or a default"; return
-  fi
-  if [ "${#value}" -lt "$min" ]; then echo "is too short (at least $min characters)"; return; fi
-  # the shortest unit the value repeats, times the Shannon entropy of its characters
-  bits="$(printf '%s' "$value" | LC_ALL=C awk '{
-    s = $0; n = length(s)
-    for (p = 1; p <= n; p++) {
-      ok = 1
-      for (i = p + 1; i <= n; i++) if (substr(s, i, 1) != substr(s, i - p, 1)) { ok = 0; break }
-      if (ok) break
-    }
-    for (i = 1; i <= p; i++) cnt[substr(s, i, 1)]++
-    h = 0; for (c in cnt) { q = cnt[c] / p; h -= q * log(q) / log(2) }
-    printf "%d\n", p * h
-  }')"
-  if [ "$bits" -lt 28 ]; then echo "has too little entropy (repeated or too few different characters)"; fi
-}
+# load_docker_secrets and secret_problem (infra/secrets.sh; in the image, /usr/local/lib/regbench)
+for lib in "$(dirname "${BASH_SOURCE[0]}")/../secrets.sh" /usr/local/lib/regbench/secrets.sh; do
+  if [ -f "$lib" ]; then . "$lib"; break; fi
+done
+declare -F secret_problem >/dev/null || { echo "infra/secrets.sh not found" >&2; exit 1; }
 
 check_password() {  # name value
   local why
