@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from superset_support import monkeypatch_module, superset  # noqa: F401 (fixtures)
 
 REGBENCH = str(Path(sys.executable).with_name("regbench"))
 # the demo's own scale: at a fifth of it most cells are hidden and the disclosure layer's

@@ -3,94 +3,25 @@ twice from the bundle, queried through the REST API as admin and as a user of ev
 looked at by headless Chromium through the real login form as admin, a user of every network and
 the registry manager, in Swedish and in English. Screenshots go to test-output/screenshots/."""
 
-import csv
 import os
-import socket
 import time
-from pathlib import Path
 
 import pytest
-import yaml
+from superset_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INDICATOR_NAMES,
+    MANAGER,
+    NETWORK_USERS,
+    SHOTS,
+    USER_ROLES,
+)
 
-from regbench.config import get_settings
 from regbench.dashboards import spec
 from regbench.dashboards.deploy import network_role
 from regbench.superset_api import SupersetClient
-from regbench.superset_stack import SupersetStack, stop
 
 pytestmark = [pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "test-output" / "screenshots"
-USERS = REPO / "infra" / "superset" / "users.example.yaml"
-PASSWORDS = {"REGBENCH_PW_ANNA": "anna-Test-pw-1", "REGBENCH_PW_ERIK": "erik-Test-pw-1",
-             "REGBENCH_PW_LARS": "lars-Test-pw-1", "REGBENCH_PW_SARA": "sara-Test-pw-1",
-             "REGBENCH_PW_MARIA": "maria-Test-pw-1"}
-# username -> (role, password) of every user the example file provisions
-USER_ROLES = {u["username"]: (u["role"], PASSWORDS[u["password_env"]])
-              for u in yaml.safe_load(USERS.read_text(encoding="utf-8"))["users"]}
-# registry -> the example user of its network
-NETWORK_USERS = {r: next(u for u, (role, _) in USER_ROLES.items() if role == network_role(r))
-                 for r in spec.NETWORKS}
-MANAGER = "maria.registerhallare"
-# (registry, language) -> the names of its indicators, from the seed the marts publish them from
-INDICATOR_NAMES: dict = {}
-with (REPO / "dbt_project" / "seeds" / "indicators.csv").open(encoding="utf-8") as _f:
-    for _row in csv.DictReader(_f):
-        for _lang in spec.LANGUAGES:
-            INDICATOR_NAMES.setdefault((_row["registry_id"], _lang), set()).add(_row[f"name_{_lang}"])
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def superset(nightly, tmp_path_factory, monkeypatch_module):
-    var, _, _ = nightly
-    home = tmp_path_factory.mktemp("superset")
-    for k, v in {"REGBENCH_DEMO": "1", "REGBENCH_VAR": str(var), "REGBENCH_WAREHOUSE": "duckdb",
-                 "SUPERSET_HOME": str(home), **PASSWORDS}.items():
-        monkeypatch_module.setenv(k, v)
-    settings = get_settings()
-    stack = SupersetStack(settings, port=_free_port())
-    stack.bootstrap()
-    proc = stack.start(log_file=home / "superset.log")
-    try:
-        stack.wait_healthy(proc, timeout=180)
-        from regbench.dashboards.deploy import deploy
-
-        reports = []
-        with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
-            for _ in range(2):
-                reports.append((deploy(admin, settings, REPO / "superset", USERS), _inventory(admin)))
-        yield stack, settings, reports
-    finally:
-        stop(proc)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-def _inventory(client: SupersetClient) -> dict:
-    def ids(resource: str, name: str) -> list:
-        return sorted((r["id"], r[name]) for r in client.list_all(resource, ["id", name]))
-
-    return {
-        "charts": ids("chart", "slice_name"),
-        "datasets": ids("dataset", "table_name"),
-        "dashboards": ids("dashboard", "slug"),
-        "rls": sorted(r["name"] for r in client.list_all("rowlevelsecurity", ["id", "name"])),
-    }
 
 
 def test_provisioning_twice_changes_nothing(superset):
@@ -114,142 +45,6 @@ def test_every_chart_returns_rows_through_the_chart_data_api(superset):
             if not result["rowcount"]:
                 empty.append(chart["slice_name"])
         assert empty == []
-
-
-def _rows_by_registry(client: SupersetClient, dataset_id: int):
-    body = {"datasource": {"id": dataset_id, "type": "table"}, "result_format": "json",
-            "result_type": "full",
-            "queries": [{"columns": ["registry_id"], "row_limit": 1000,
-                         "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)",
-                                      "label": "n"}]}]}
-    return client.http.post("/api/v1/chart/data", json=body)
-
-
-@pytest.mark.parametrize("registry_id", list(spec.NETWORKS))
-def test_a_network_user_sees_only_its_registry(superset, registry_id):
-    stack, _, _ = superset
-    user = NETWORK_USERS[registry_id]
-    with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
-        datasets = {d["table_name"]: d["id"] for d in admin.list_all("dataset", ["id", "table_name"])}
-        dashboards = {d["slug"]: d["id"] for d in admin.list_all("dashboard", ["id", "slug"])}
-        charts = {c["uuid"]: c["id"] for c in admin.list_all("chart", ["id", "uuid"])}
-        everything = _rows_by_registry(admin, datasets["pub_indicator_overview"]).json()
-        assert {r["registry_id"] for r in everything["result"][0]["data"]} == set(spec.NETWORKS)
-    mine = [d for d in spec.dashboards() if d.registry_id == registry_id]
-    assert {d.lang for d in mine} == set(spec.LANGUAGES)
-    with SupersetClient(stack.url, user, USER_ROLES[user][1]) as member:
-        for name in ("pub_indicator_overview", "pub_spc", "funnel_latest"):
-            r = _rows_by_registry(member, datasets[name])
-            assert r.status_code == 200, r.text
-            assert {row["registry_id"] for row in r.json()["result"][0]["data"]} == {registry_id}, name
-        for name in ("pub_ops_ingestion", "pub_ops_dq_results", "pub_registrations"):
-            assert _rows_by_registry(member, datasets[name]).status_code == 403, name
-        # its own dashboard in every language, and no other dashboard in any language
-        for dash in spec.dashboards():
-            status = member.http.get(f"/api/v1/dashboard/{dashboards[dash.slug]}").status_code
-            if dash.registry_id == registry_id:
-                assert status == 200, dash.slug
-            else:
-                assert status in (403, 404), (dash.slug, status)
-        # its own charts, Swedish and English, draw from rows; another network's give it none
-        for dash in spec.dashboards():
-            if not dash.registry_id:
-                continue
-            for chart in dash.charts:
-                r = member.http.get(f"/api/v1/chart/{charts[chart.uuid]}/data/")
-                if dash.registry_id == registry_id:
-                    assert r.status_code == 200, (chart.key, r.text)
-                    assert r.json()["result"][0]["rowcount"] > 0, chart.key
-                else:
-                    assert r.status_code in (403, 404) or \
-                        r.json()["result"][0]["rowcount"] == 0, chart.key
-    roles = {r["name"] for r in admin_roles(stack)}
-    assert {network_role(r) for r in spec.NETWORKS} <= roles
-
-
-def _records(client: SupersetClient, dataset_id: int, columns: list[str]):
-    import pandas as pd
-
-    body = {"datasource": {"id": dataset_id, "type": "table"}, "result_format": "json",
-            "result_type": "full",
-            "queries": [{"columns": columns, "metrics": [], "orderby": [], "row_limit": 1_000_000}]}
-    r = client.http.post("/api/v1/chart/data", json=body)
-    assert r.status_code == 200, r.text
-    return pd.DataFrame(r.json()["result"][0]["data"], columns=columns)
-
-
-def _dates(values):
-    import pandas as pd
-
-    return pd.to_datetime(values, unit="ms" if values.dtype.kind in "iuf" else None)
-
-
-def _member_cells(overview, spc):
-    """What a member can rebuild from its datasets: the latest rolling window from the overview
-    (numerator = rate × denominator), each published month from the p-chart (n from the limits,
-    n = 9·p(1−p)/(ucl−p)²), and every other month of the series and of the window as unknown,
-    possibly empty (the member cannot tell a hidden month from a month without cases)."""
-    import numpy as np
-    import pandas as pd
-
-    cols = ["family", "level", "unit_id", "region_code", "period_grain", "period_start",
-            "numerator", "denominator", "hidden", "den_min"]
-    rows = []
-    overview = overview.assign(start=_dates(overview["period_start"]).dt.date)
-    for r in overview.itertuples(index=False):
-        den = float(r.denominator_text) if str(r.denominator_text).isdigit() else np.nan
-        num = round(r.rate * den) if not (np.isnan(den) or pd.isna(r.rate)) else np.nan
-        rows.append((r.indicator_id, r.level, r.unit_id if r.level == "unit" else None,
-                     r.region_code if r.level != "national" else None, "rolling_12m", r.start,
-                     num, den, bool(r.suppressed) or bool(np.isnan(num)), 1))
-    spc = spc.assign(month=_dates(spc["period_start"]).dt.date)
-    for r in spc.itertuples(index=False):
-        p, ucl = r.centre, r.ucl
-        n = float(round(9 * p * (1 - p) / (ucl - p) ** 2)) if 0 < p < 1 and ucl < 1 else np.nan
-        rows.append((r.indicator_id, "unit", r.unit_id, r.region_code, "month", r.month,
-                     round(r.rate * n) if not np.isnan(n) else np.nan, n, bool(np.isnan(n)), 1))
-    cells = pd.DataFrame(rows, columns=cols)
-    calendar = set(spc["month"])
-    for start in pd.to_datetime(overview["start"]).drop_duplicates():
-        calendar |= {(start + pd.DateOffset(months=i)).date() for i in range(12)}
-    seen = set(zip(cells["family"], cells["unit_id"], cells["period_grain"],
-                   cells["period_start"], strict=True))
-    units = cells.loc[cells["level"] == "unit", ["family", "unit_id", "region_code"]]
-    unknown = [(f, "unit", u, reg, "month", m, np.nan, np.nan, True, 0)
-               for f, u, reg in units.drop_duplicates().itertuples(index=False)
-               for m in sorted(calendar) if (f, u, "month", m) not in seen]
-    return pd.concat([cells, pd.DataFrame(unknown, columns=cols)], ignore_index=True)
-
-
-@pytest.mark.parametrize("registry_id", list(spec.NETWORKS))
-def test_a_network_member_recovers_no_hidden_count_from_its_datasets(superset, registry_id,
-                                                                     caplog):
-    """The attack of docs/disclosure.md run by a network member, through the Superset API, on
-    the values and p-chart datasets its role can query: nothing hidden can be pinned."""
-    from regbench.disclosure.attack import attack
-
-    stack, _, _ = superset
-    user = NETWORK_USERS[registry_id]
-    with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
-        datasets = {d["table_name"]: d["id"] for d in admin.list_all("dataset", ["id", "table_name"])}
-    with SupersetClient(stack.url, user, USER_ROLES[user][1]) as member:
-        overview = _records(member, datasets["pub_indicator_overview"], [
-            "indicator_id", "level", "unit_id", "region_code", "period_start", "rate",
-            "denominator_text", "suppressed"])
-        spc = _records(member, datasets["pub_spc"], [
-            "indicator_id", "unit_id", "region_code", "period_start", "rate", "centre", "ucl"])
-    assert len(overview) and len(spc) and overview["suppressed"].any()
-    with caplog.at_level("WARNING", logger="regbench.disclosure"):
-        found = attack(_member_cells(overview, spc), k=5)
-    # a model the published values contradict would prove nothing either way
-    assert "Infeasible" not in caplog.text
-    exposed = found[found["exposed"]]
-    assert exposed.empty, exposed[["family", "unit_id", "period_grain", "route"]].head().to_string()
-
-
-def admin_roles(stack):
-    with SupersetClient(stack.url, stack.admin_user, stack.admin_password()) as admin:
-        return admin.list_all("security/roles")
 
 
 def _login(page, url: str, user: str, password: str) -> None:
