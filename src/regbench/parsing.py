@@ -286,14 +286,48 @@ def _read_csv(text: str, delimiter: str, name: str, **kwargs) -> pd.DataFrame:
         raise FileRejected("no_header", f"{name}: the file has no header line",
                            row=1, action="Deliver the export with its header line.") from None
     except pd.errors.ParserError as exc:
-        line = _line_of(str(exc))
+        unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if unclosed:
+            # pandas counts records from 0 (the header); reasons count rows as a spreadsheet does
+            row = int(unclosed.group(1)) + 1
+            line = _line_of_record(text, delimiter, row)
+            where = f"row {row}" + (f" (line {line} in a text editor)" if line not in (None, row)
+                                    else "")
+            raise FileRejected(
+                "malformed_csv",
+                f"{name}: {where} opens a quoted value (a \" character) that is never closed, so "
+                "everything after it to the end of the file would be one value; the file is "
+                "not read",
+                row=row,
+                action="Check the quote characters in the row named here: a value that begins "
+                "with a quote must end with one, and a quote inside a quoted value is written "
+                "twice (\"\"); or the file was cut off inside that value. Deliver the corrected "
+                "export again.",
+            ) from None
+        # "Expected n fields in line m": m counts records from 1, the header being 1, as rows do
+        row = _line_of(str(exc))
         raise FileRejected(
             "malformed_csv",
-            f"{name}: the file cannot be read as delimited text ({exc}); "
-            "it may be cut off in the middle of a row or use another delimiter",
-            row=line,
+            f"{name}: the file cannot be read as delimited text"
+            + (f" at row {row}" if row else "")
+            + f" ({exc}); it may be cut off in the middle of a row or use another delimiter",
+            row=row,
             action="Check the row named here; deliver the complete export again.",
         ) from None
+
+
+def _line_of_record(text: str, delimiter: str, row: int) -> int | None:
+    """The line (from 1) on which record `row` (from 1, the header being 1) starts, or None."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    start = 1
+    try:
+        for n, _ in enumerate(reader, start=1):
+            if n == row:
+                return start
+            start = reader.line_num + 1
+    except csv.Error:  # e.g. a field over csv's size limit: the line is not told, the row is
+        return None
+    return None
 
 
 def _reject_if_truncated(text: str, delimiter: str, table: _Table, name: str) -> None:

@@ -133,3 +133,31 @@ def test_a_repeated_header_row_is_rejected_as_header_repeated(tmp_path):
     parsed = parse(tmp_path, "\n".join(lines) + "\n")
     assert {(r.row_number, r.rule) for r in parsed.rejects} == {(3, "header_repeated")}
     assert parsed.rejected_rows == {3}
+
+
+# --- 5. an unbalanced quote: the row a person counts ---------------------------------------------
+
+def test_an_unbalanced_quote_names_the_row_as_other_reasons_count_it(tmp_path):
+    """Header = row 1, as in every other reason (a spreadsheet's row numbers): a quote opened on the
+    fourth line and never closed is row 4, in the reason's row and in its message."""
+    from test_parsing import HEADER, parse, row
+    lines = [HEADER] + [row(pnr("19400101", serial=f"{100 + i}"), extra='"oj' if i == 2 else "")
+                        for i in range(5)]
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, "\n".join(lines) + "\n")
+    assert (err.value.rule, err.value.row) == ("malformed_csv", 4)
+    assert "row 4" in err.value.message and "row 3" not in err.value.message
+    assert "quote" in err.value.message and "quote" in err.value.action
+
+
+def test_an_unbalanced_quote_after_a_value_with_a_line_break_names_row_and_line(tmp_path):
+    """Rows count records (a quoted line break does not start a row); the message also names the
+    line an editor shows, when the two differ."""
+    from test_parsing import HEADER, parse, row
+    lines = [HEADER, row(pnr("19400101", serial="100"), extra='"rad ett\nrad två"'),
+             row(pnr("19400101", serial="101"), extra='"oj'),
+             row(pnr("19400101", serial="102"))]
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, "\n".join(lines) + "\n")
+    assert err.value.row == 3
+    assert "row 3" in err.value.message and "line 4" in err.value.message
