@@ -124,7 +124,7 @@ def build(
             audited = nightly.audit()
             console.print(f"audit: {audited}")
             console.print(f"publish: {nightly.publish(held=audited['held'])}")
-    except RunLocked as exc:
+    except (RunLocked, nightly.StepFailed) as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from None
 

@@ -210,12 +210,17 @@ def audit() -> dict:
 
 def publish(held: dict[str, str] | None = None) -> dict:
     from regbench.ops_publication import build_ops_publication
+    from regbench.publish import LiveReleaseBroken
     from regbench.publish import publish as do_publish
     from regbench.warehouse import Warehouse
 
     settings = get_settings()
-    with Warehouse(settings) as wh:
-        build_ops_publication(wh)
-        manifest = do_publish(settings, wh, held=held)
+    try:
+        with Warehouse(settings) as wh:
+            build_ops_publication(wh)
+            manifest = do_publish(settings, wh, held=held)
+    except LiveReleaseBroken as exc:
+        # publish has recorded the attempt as `blocked`; its message says how to roll back
+        raise StepFailed(f"publish refused, the live publication is unchanged: {exc}") from exc
     return {"release_id": manifest["release_id"], "held": sorted(manifest["held"]),
             "tables": {t: v["rows"] for t, v in manifest["tables"].items()}}
