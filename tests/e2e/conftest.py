@@ -29,6 +29,8 @@ def nightly(tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
     first = subprocess.run([REGBENCH, "run", "--demo-scale", SCALE], env=_env(var),
                            capture_output=True, text=True, timeout=1800)
+    assert first.returncode == 0, \
+        f"the e2e nightly run failed:\n{first.stdout[-3000:]}\n{first.stderr[-3000:]}"
     manifest1 = json.loads((var / "published" / "regbench_pub.manifest.json").read_text())
     return var, first, manifest1
 
