@@ -80,10 +80,17 @@ def demo_generate(
 
 @app.command()
 def ingest(registry: str) -> None:
-    """Ingest one registry's new files (without Airflow)."""
+    """Ingest one registry's new files (without Airflow); not while a `regbench run`, build,
+    ingest or reprocess is running."""
     from regbench import nightly
+    from regbench.run_lock import RunLocked, run_lock
 
-    console.print_json(json.dumps(nightly.ingest(registry)))
+    try:
+        with run_lock(get_settings(), "regbench ingest"):
+            console.print_json(json.dumps(nightly.ingest(registry)))
+    except RunLocked as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -169,7 +176,18 @@ def reprocess(
     build: bool = typer.Option(True, help="Also rebuild, audit and publish the marts afterwards."),
 ) -> None:
     """Replay exactly the files of one registry and period (from the lake) through validation and
-    load, then through the marts."""
+    load, then through the marts; not while another run, build, ingest or reprocess is running."""
+    from regbench.run_lock import RunLocked, run_lock
+
+    try:
+        with run_lock(get_settings(), "regbench reprocess"):
+            _reprocess(registry, period, build)
+    except RunLocked as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+
+
+def _reprocess(registry: str, period: str, build: bool) -> None:
     from datetime import datetime
 
     from regbench import nightly
@@ -190,9 +208,13 @@ def reprocess(
         console.print("[red]A replayed file was quarantined: see `regbench quarantine list`.")
         raise typer.Exit(1)
     if build:
-        nightly.build()
-        audited = nightly.audit()
-        result = nightly.publish(held=audited["held"])
+        try:
+            nightly.build()
+            audited = nightly.audit()
+            result = nightly.publish(held=audited["held"])
+        except nightly.StepFailed as exc:
+            console.print(f"[red]{exc}")
+            raise typer.Exit(1) from None
         console.print(f"published release {result['release_id']}")
 
 

@@ -111,3 +111,60 @@ def test_each_run_keeps_its_own_logs(var, monkeypatch):
         assert first[dag_id] != second[dag_id]
         assert first[dag_id].read_text(encoding="utf-8").startswith("run 0:")
         assert second[dag_id].read_text(encoding="utf-8").startswith("run 1:")
+
+
+# --- ingest and reprocess take the same lock -------------------------------------------------------
+
+# a real `regbench <command>` whose work is slowed down: it holds the warehouse open (as a real one
+# does while it loads) until killed
+SLOW = """
+import sys, time
+import regbench.nightly as nightly
+import regbench.pipeline as pipeline
+from regbench.config import get_settings
+from regbench.warehouse import Warehouse
+
+def hold_the_warehouse(*_a, **_k):
+    with Warehouse(get_settings(), loader=True) as wh:
+        wh.ensure_ops()
+        print("working", flush=True)
+        time.sleep(120)
+
+nightly.ingest = hold_the_warehouse
+pipeline.run_nightly = hold_the_warehouse
+pipeline.ensure_demo_exports = lambda *_a, **_k: False
+from regbench.cli import app
+app(sys.argv[1:])
+"""
+
+
+def _regbench(*args: str) -> list[str]:
+    return [os.path.join(os.path.dirname(sys.executable), "regbench"), *args]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (["ingest", "palliativ"], ["ingest", "palliativ"]),
+    (["ingest", "njur"], ["reprocess", "--registry", "palliativ", "--period", "2024-01"]),
+    (["run"], ["ingest", "palliativ"]),
+])
+def test_a_second_ingest_or_reprocess_exits_at_once_naming_what_holds_the_lock(var, first, second):
+    """Two real processes: the second neither waits nor crashes on DuckDB's lock; it says what
+    holds the lock (command and pid) and exits 1 without touching anything."""
+    env = {**os.environ, "REGBENCH_TODAY": "2026-11-24"}
+    holder = subprocess.Popen([sys.executable, "-c", SLOW, *first], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "working", holder.stderr.read()
+        t0 = time.monotonic()
+        refused = subprocess.run(_regbench(*second), capture_output=True, text=True, env=env,
+                                 timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        holder.kill()
+        holder.wait()
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode == 1, said
+    assert "Traceback" not in said and "lock on file" not in said.lower(), said
+    assert f"Another regbench {first[0]} (pid {holder.pid}" in said, said
+    assert f"This regbench {second[0]} exits without touching anything" in said, said
+    assert took < 30
