@@ -36,6 +36,7 @@ KNOWN_TABLES = {
     "pub_casemix": "cross-checked against pub_indicator_values",
     "pub_units": "no counts",
     "pub_suppression": "counts of hidden cells",
+    "pub_rankability": "cross-checked against pub_funnel (its published units only)",
 }
 CELL_COLUMNS = ["family", "level", "unit_id", "region_code", "period_grain", "period_start",
                 "numerator", "denominator", "hidden", "den_min"]
@@ -198,9 +199,37 @@ CROSS_CHECKS = [
          AND coalesce(v.region_code, '') = coalesce(o.region_code, '')
          AND v.period_grain = 'rolling_12m' AND v.period_start = o.period_start
         WHERE v.value_key IS NULL
-           OR (v.suppressed AND (o.rate IS NOT NULL OR o.rate_text <> '..'))
+           OR (v.suppressed AND (o.rate IS NOT NULL OR o.rate_text <> '..'
+               OR o.coverage_pct IS NOT NULL OR o.completeness_pct IS NOT NULL
+               OR o.missing_could_change_level IS NOT NULL))
            OR (v.denominator IS NULL AND o.denominator_text <> '..')""",
      "an overview value of a cell the values table hides"),
+    ("pub_indicator_overview", """
+        SELECT o.indicator_id || ' ' || o.level || ' ' || coalesce(o.unit_id, o.region_code, '')
+        FROM publication.pub_indicator_overview AS o
+        LEFT JOIN publication.pub_coverage AS c
+          ON c.registry_id = o.registry_id AND c.level = o.level AND c.event_year = o.coverage_year
+         AND coalesce(c.unit_id, '') = coalesce(o.unit_id, '')
+         AND (o.level = 'unit' OR c.region_code = o.region_code)
+        WHERE o.coverage_pct IS NOT NULL
+          AND (c.coverage IS NULL OR abs(o.coverage_pct - 100 * c.coverage) > 0.5)""",
+     "a coverage beside a value that pub_coverage hides or does not show"),
+    ("pub_rankability", """
+        SELECT r.indicator_id || ' ' || r.period_grain || ' ' || CAST(r.period_start AS VARCHAR)
+        FROM publication.pub_rankability AS r
+        LEFT JOIN (SELECT indicator_id, period_grain, period_start, count(*) AS n_units,
+                          min(tau2) AS tau2_min, max(tau2) AS tau2,
+                          percentile_cont(0.5) WITHIN GROUP
+                              (ORDER BY theta0 * (1 - theta0) / denominator) AS median_s2
+                   FROM publication.pub_funnel
+                   GROUP BY indicator_id, period_grain, period_start) AS f
+          ON f.indicator_id = r.indicator_id AND f.period_grain = r.period_grain
+         AND f.period_start = r.period_start
+        WHERE f.n_units IS NULL OR f.n_units <> r.n_units OR f.tau2_min <> f.tau2
+           OR abs(f.tau2 - r.tau2) > {tol} * (abs(f.tau2) + abs(r.tau2))
+           OR abs(f.median_s2 - r.median_s2) > {tol} * (f.median_s2 + r.median_s2)
+           OR abs(r.rankability - r.tau2 / (r.tau2 + r.median_s2)) > {tol}""",
+     "a rankability not computed from the funnel's published units alone"),
 ]
 
 
