@@ -4,8 +4,9 @@ Two `regbench run` at once both wrote the same warehouse (one hit DuckDB's lock)
 logs; so did two `regbench ingest`, or an ingest or reprocess during a run. `run_lock` takes an
 exclusive flock on var/run.lock for the whole command (`run`, `build`, `ingest`, `reprocess`); a
 second fails at once with RunLocked, naming the first (pid, command, start, its logs). The tasks of
-a run (`airflow dags test`) call the nightly steps, not these commands, so never wait on it. The kernel drops the lock
-when its process dies, however it dies, so a killed run never leaves a stale lock to clear by hand.
+a run (`airflow dags test`) call the nightly steps, not these commands, so never wait on it. The
+kernel drops the lock when its process dies, however it dies, so a killed run never leaves a stale
+lock to clear by hand.
 On PostgreSQL several machines can share one warehouse: there the Airflow pool regbench_warehouse
 serialises the writers, and this lock only covers runs sharing one var/ folder.
 """
