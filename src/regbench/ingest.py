@@ -20,7 +20,7 @@ from regbench import inbox, raw_changes
 from regbench.config import Settings
 from regbench.contracts import Contract, load_contracts
 from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract, pending
-from regbench.optouts import apply_optout_list, remove_opted_out
+from regbench.optouts import apply_optout_list, remove_opted_out, report_unmatched
 from regbench.parsing import FileRejected, ParsedFile, parse_file
 from regbench.pseudonym import Pseudonymiser, load_key
 from regbench.quarantine import QuarantineReason, quarantine_file, remove_from_quarantine
@@ -43,6 +43,8 @@ class IngestReport:
     checks_passed: int = 0
     checks_failed: int = 0
     files_downloaded: int = 0
+    # persons on this run's opt-out lists who match no registration (a count, never who)
+    optouts_unmatched: int = 0
     # the source could not be read: files already in the inbox are still processed, the run fails
     source_error: str | None = None
 
@@ -132,7 +134,7 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
         _check_period(delivery, today(settings))
         parsed = parse_file(
             delivery.lake_path, contract, entity, pseudonymiser=pseudonymiser,
-            known_units=units, today=today(settings),
+            known_units=units, today=today(settings), name=delivery.original_name,
         )
         outside = _outside_period(parsed, entity, delivery.period)
         if outside and entity.outside_period == "quarantine":
@@ -145,7 +147,7 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
                 action="Deliver each period's rows in the file named for it, or correct the dates.",
             )
         if entity.role == "optouts":
-            _apply_optouts(wh, contract, delivery, parsed, now)
+            _apply_optouts(wh, contract, entity, delivery, parsed, now, report)
             report.files_loaded += 1
             return
         results = validator.validate(
@@ -381,16 +383,51 @@ def _reject_cross_file_duplicates(wh: Warehouse, contract: Contract, entity, tab
     )
 
 
-def _apply_optouts(wh: Warehouse, contract: Contract, delivery: Delivery, parsed: ParsedFile,
-                   now: datetime) -> None:
+def _apply_optouts(wh: Warehouse, contract: Contract, entity, delivery: Delivery,
+                   parsed: ParsedFile, now: datetime, report: IngestReport) -> None:
+    """Remove the listed persons. A row that is no personnummer is an opt-out that would be lost
+    without a word: it is rejected by row in ops.rejects and named in the ledger; a list of which
+    no row can be read waits in quarantine. Persons who match no registration are reported."""
     persons = parsed.accepted["person_id"]
-    apply_optout_list(wh, contract, delivery.file_id, persons, now)
-    wh.execute(
-        "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?"
-        " WHERE registry_id = ? AND file_id = ? AND original_name = ?",
-        [LOADED, int(persons.notna().sum()), len(parsed.rejected_rows), now, contract.registry_id,
-         delivery.file_id, delivery.original_name],
-    )
+    first = parsed.rejects[0] if parsed.rejects else None
+    if first is not None and not persons.notna().any():
+        _record_rejects(wh, contract, entity, delivery, parsed)
+        raise FileRejected(
+            "optout_unreadable",
+            f"{delivery.original_name}: no row of the opt-out list can be read as a personnummer "
+            f"({len(parsed.rejected_rows)} row(s), first at row {first.row_number}: "
+            f"{first.rule}); nobody on it has been removed",
+            row=first.row_number, column=first.column,
+            action="Deliver the list again with one personnummer per line (12 digits, or 10 with "
+            "- or +), with or without the header line.",
+        )
+    result = apply_optout_list(wh, contract, delivery.file_id, persons, now)
+    report_unmatched(wh, contract, delivery.original_name, result, now)
+    report.optouts_unmatched += result.unmatched
+    note = _extra_note(parsed, delivery)
+    notes = [note] if note else []
+    if first is not None:
+        notes.append(
+            f"{len(parsed.rejected_rows)} row(s) cannot be read as a personnummer (first at row "
+            f"{first.row_number}: {first.rule}; each in ops.rejects): those persons are not "
+            "removed; ask the registry to deliver them again, corrected, on a new list")
+        log.warning("%s: %s", delivery.original_name, notes[-1])
+    if result.unmatched:
+        notes.append(f"{result.unmatched} of {result.persons} person(s) on the list match no "
+                     "registration in the warehouse")
+    rejects = _rejects_frame(contract, entity, delivery, parsed)
+    with wh.transaction():
+        wh.execute("DELETE FROM ops.rejects WHERE registry_id = ? AND file_id = ?",
+                   [contract.registry_id, delivery.file_id])
+        if len(rejects):
+            wh.bulk_insert("ops.rejects", rejects)
+        wh.execute(
+            "UPDATE ops.ledger SET status = ?, rows_loaded = ?, rows_rejected = ?, processed_at = ?,"
+            " reason = ? WHERE registry_id = ? AND file_id = ? AND original_name = ?",
+            [LOADED, int(persons.notna().sum()), len(parsed.rejected_rows), now,
+             "; ".join(notes) or None, contract.registry_id, delivery.file_id,
+             delivery.original_name],
+        )
 
 
 def _extra_note(parsed: ParsedFile, delivery: Delivery) -> str | None:

@@ -76,23 +76,27 @@ def parse_file(
     pseudonymiser: Pseudonymiser,
     known_units: Collection[str] | None,
     today: date,
+    name: str | None = None,
 ) -> ParsedFile:
     """The file's rows, typed, with the rows that can't be loaded named; or FileRejected. Whatever
     the bytes, nothing else is raised: a failure inside pandas, openpyxl, csv, zip or gzip becomes
     FileRejected("unreadable_file") naming the step that failed (its message, which may quote the
-    data, is never kept)."""
+    data, is never kept). `name` is the file's name as delivered, for messages (default: the
+    path's; the lake names its copies by their hash)."""
+    name = redact(name or path.name)
     data = path.read_bytes()  # a disk that can't be read is not the file's fault: not caught
     step = _Step()
     try:
-        return _parse(data, path, contract, entity, step, pseudonymiser, known_units, today)
+        return _parse(data, path, name, contract, entity, step, pseudonymiser, known_units,
+                      today)
     except FileRejected:
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("%s: %s failed with %s\n%s", redact(path.name), step.now, type(exc).__name__,
+        log.warning("%s: %s failed with %s\n%s", name, step.now, type(exc).__name__,
                     "".join(traceback.format_tb(exc.__traceback__)))
         raise FileRejected(
             "unreadable_file",
-            f"{path.name}: the file could not be read: {step.now} failed ({type(exc).__name__}); "
+            f"{name}: the file could not be read: {step.now} failed ({type(exc).__name__}); "
             "regbench does not know this kind of damage yet",
             action="Ask the registry to export and deliver the file again; if it is refused again, "
             "report it to the platform team with the file id.",
@@ -105,37 +109,42 @@ class _Step:
     now = "reading the file"
 
 
-def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _Step,
-           pseudonymiser: Pseudonymiser, known_units: Collection[str] | None,
+def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entity,
+           step: _Step, pseudonymiser: Pseudonymiser, known_units: Collection[str] | None,
            today: date) -> ParsedFile:
     if not data:
         raise FileRejected(
-            "empty_file", f"{path.name}: the file is empty (0 bytes)",
+            "empty_file", f"{name}: the file is empty (0 bytes)",
             action="Ask the registry to deliver the export again.",
         )
     fmt = contract.format_of(entity)
+    notes: list[str] = []
     kind = compression_of(data)
     if kind is not None and not (kind == "zip" and path.suffix.lower() == ".xlsx"):
         step.now = f"unpacking the {kind} archive"
-        data = uncompress(data, kind, fmt.compression, path.name)
+        data = uncompress(data, kind, fmt.compression, name)
     if path.suffix.lower() == ".xlsx":
         step.now = "reading the Excel workbook"
-        header, body = read_workbook(data, path.name, lambda cells: _header_fit(cells, entity))
+        header, body = read_workbook(data, name, lambda cells: _header_fit(cells, entity))
         table, encoding = _Table(header, body), "xlsx"
     else:
         step.now = "decoding the text"
-        text, encoding = decode_text(data, path.name)
+        text, encoding = decode_text(data, name)
         if not text.replace("\ufeff", "").strip():
             raise FileRejected(
                 "empty_file",
-                f"{path.name}: the file is empty (it holds only white space or a byte-order mark)",
+                f"{name}: the file is empty (it holds only white space or a byte-order mark)",
                 action="Ask the registry to deliver the export again.",
             )
         step.now = "reading the delimited text"
-        table = _read_table(text, fmt.delimiter, path.name, entity)
-        _reject_if_truncated(text, fmt.delimiter, table, path.name)
+        headerless = _headerless_list_of(text, fmt.delimiter, entity)
+        table = _read_table(text, fmt.delimiter, name, entity, headerless)
+        if headerless:
+            notes.append(f"the list has no header line: every line was read as a {headerless} "
+                         "(row 1 is the first line)")
+        _reject_if_truncated(text, fmt.delimiter, table, name)
     step.now = "matching the header to the contract"
-    match = _match_header(table.header, entity, path.name)
+    match = _match_header(table.header, entity, name)
     body = table.body
     # a row with every field empty (a trailing Excel row, a line of delimiters) holds no record
     blank = (body.apply(lambda c: c.astype("string[pyarrow]").str.strip() == "").all(axis=1)
@@ -144,12 +153,12 @@ def _parse(data: bytes, path: Path, contract: Contract, entity: Entity, step: _S
     body = body.loc[~blank]
     if body.empty:
         raise FileRejected(
-            "no_rows", f"{path.name}: the file has a header but no data rows",
+            "no_rows", f"{name}: the file has a header but no data rows",
             row=FIRST_DATA_ROW,
             action="Check that the export was not cut off; deliver it again with its rows.",
         )
     markers = {m.strip().lower() for m in fmt.missing_values}
-    notes = _check_copies(match, table.header, body, markers, path.name)
+    notes += _check_copies(match, table.header, body, markers, name)
     if dropped:
         notes.append(f"{dropped} blank row(s) (every field empty) were left out")
     repeated = _repeated_header(table.header, body)
@@ -222,17 +231,25 @@ class _Table:
     body: pd.DataFrame
 
 
-def _read_table(text: str, delimiter: str, name: str, entity: Entity) -> _Table:
+def _read_table(text: str, delimiter: str, name: str, entity: Entity,
+                headerless: str | None = None) -> _Table:
     """Read with one spare column past the header: a delimiter after every data row but not after
-    the header would otherwise make pandas take the first column as the index and shift the rest."""
+    the header would otherwise make pandas take the first column as the index and shift the rest.
+    A `headerless` list (see _headerless_list_of) gets that column as its header, and its first
+    line is row 1."""
     first = _read_csv(text, delimiter, name, nrows=1)
     width = len(first.columns)
-    if width == 1:
+    if width == 1 and not headerless:
         _reject_other_delimiter(str(first.iloc[0, 0]), delimiter, name, entity)
     frame = _read_csv(text, delimiter, name, names=range(width + 1))
-    header = [str(h).replace("\ufeff", "").strip() for h in frame.iloc[0, :width]]
-    body = frame.iloc[1:]
-    body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
+    if headerless:
+        header = [headerless] + [f"(column {i + 1} without a header)" for i in range(1, width)]
+        body = frame
+        body.index = pd.RangeIndex(1, 1 + len(body))
+    else:
+        header = [str(h).replace("\ufeff", "").strip() for h in frame.iloc[0, :width]]
+        body = frame.iloc[1:]
+        body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
     spare = body[width]
     filled = spare.to_numpy() != ""
     if filled.any():
@@ -247,6 +264,27 @@ def _read_table(text: str, delimiter: str, name: str, entity: Entity) -> _Table:
             "deliver the export again.",
         )
     return _Table(header, body.drop(columns=width))
+
+
+# a personnummer as a list without a header writes it on its first line (12 or 10 digits, with or
+# without a separator, reserve numbers' letters); a header never looks like this
+_PERSON_SHAPED = re.compile(r"(?:\d{2})?\d{6}[-+ ]?[0-9A-Za-z]{4}")
+
+
+def _headerless_list_of(text: str, delimiter: str, entity: Entity) -> str | None:
+    """An opt-out list delivered without its header line (one personnummer per line, as registries
+    often write it) starts with a personnummer: the first line is a person, not a header, and must
+    not be lost. Returns the personnummer column to read every line as, or None."""
+    if entity.role != "optouts":
+        return None
+    persons = [c for c in entity.columns if c.type is ColumnType.PERSONNUMMER]
+    if len(persons) != 1 or any(c.required and c is not persons[0] for c in entity.columns):
+        return None
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
+    first = first_line.split(delimiter, 1)[0].strip().strip('"').strip()
+    if _header_column(first, entity) is not None or not _PERSON_SHAPED.fullmatch(first):
+        return None
+    return persons[0].name
 
 
 DELIMITER_NAMES = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "vertical bar (|)"}

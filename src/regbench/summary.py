@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from regbench.config import Settings
+from regbench.optouts import UNMATCHED
 from regbench.publish import read_manifest
 from regbench.warehouse import Warehouse
 
@@ -33,6 +34,11 @@ class RunSummary:
     hidden_primary: int = 0
     # what the drop folders held and this run did not take in: (folder, name, kind, message)
     inbox_notices: list[tuple] = field(default_factory=list)
+    # opt-out lists of this run with persons who match no registration: (folder, name, message)
+    optout_notices: list[tuple] = field(default_factory=list)
+    # opt-out lists applied in this run, and the persons they opted out (new ones)
+    optout_lists: int = 0
+    optout_persons: int = 0
 
 
 def collect(settings: Settings, since: datetime) -> RunSummary:
@@ -66,11 +72,18 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                     "SELECT registry_id, unit_id, check_name, column_name, observed_value,"
                     " threshold_value FROM ops.dq_results WHERE stage = 'warehouse'"
                     " AND status = 'failed' AND checked_at >= ? ORDER BY 1, 2, 3, 4", [since])
-        notices = []
+        notices = optout_notices = []
         if wh.table_exists("ops", "inbox_notices"):
             notices = wh.fetchall(
                 "SELECT location, name, kind, message FROM ops.inbox_notices WHERE last_seen >= ?"
-                " ORDER BY kind, location, name", [since])
+                " AND kind <> ? ORDER BY kind, location, name", [since, UNMATCHED])
+            optout_notices = wh.fetchall(
+                "SELECT location, name, message FROM ops.inbox_notices WHERE last_seen >= ?"
+                " AND kind = ? ORDER BY location, name", [since, UNMATCHED])
+        optouts = (0, 0)
+        if wh.table_exists("ops", "optouts"):
+            optouts = wh.fetchone("SELECT count(DISTINCT file_id), count(*) FROM ops.optouts"
+                                  " WHERE received_at >= ?", [since])
         indicators = published = 0
         if wh.table_exists("publication", "pub_indicator_monthly"):
             indicators, published = wh.fetchone(
@@ -84,7 +97,8 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                 " FROM marts.disclosure_cells WHERE position('__' IN indicator_id) = 0")
     return RunSummary(*[int(x) for x in files], *[int(x) for x in checks], int(indicators),
                       int(published), [tuple(f) for f in failures], *[int(x) for x in cells],
-                      [tuple(n) for n in notices])
+                      [tuple(n) for n in notices], [tuple(n) for n in optout_notices],
+                      *[int(x) for x in optouts])
 
 
 def render(console: Console, settings: Settings, s: RunSummary, seconds: float, ok: bool) -> None:
@@ -98,6 +112,11 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
         table.add_row("not taken in", f"{len(s.inbox_notices)} inbox entr"
                       f"{'y' if len(s.inbox_notices) == 1 else 'ies'} (listed below; "
                       "ops.inbox_notices)")
+    if s.optout_lists or s.optout_notices:
+        unmatched = sum(_count(m) for _, _, m in s.optout_notices)
+        table.add_row("opt-outs", f"{s.optout_persons} person(s) opted out by {s.optout_lists} "
+                      f"list(s)" + (f"; {unmatched} match no registration (listed below; "
+                                    "ops.inbox_notices)" if unmatched else ""))
     table.add_row("rows loaded", f"{s.rows_loaded:,}")
     table.add_row("rows rejected", f"{s.rows_rejected:,}")
     table.add_row("checks", f"{s.checks_passed} passed, {s.checks_failed} failed")
@@ -124,6 +143,12 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
         for location, name, kind, message in s.inbox_notices:
             waiting.add_row(location or "(inbox root)", name, kind, message)
         console.print(waiting)
+    if s.optout_notices:
+        unmatched = Table("folder", "opt-out list", "what to check",
+                          title="opt-outs that match no registration", title_justify="left")
+        for location, name, message in s.optout_notices:
+            unmatched.add_row(location, name, message)
+        console.print(unmatched)
     if s.quality_failures:
         dq = Table("registry", "unit", "check", "observed", "threshold",
                    title="data-quality findings", title_justify="left")
@@ -132,3 +157,9 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
             dq.add_row(registry, unit, name, f"{observed:g}" if observed is not None else "-",
                        f"{threshold:g}")
         console.print(dq)
+
+
+def _count(message: str) -> int:
+    """The leading count of an opt-out notice ("3 of 10 person(s) ...")."""
+    head = message.split(" ", 1)[0]
+    return int(head) if head.isdigit() else 0

@@ -349,3 +349,85 @@ def test_what_regbench_writes_is_not_readable_by_other_users(settings):
         assert stat.S_IMODE(settings.duckdb_path.stat().st_mode) & 0o007 == 0
     for path in (settings.var / "logs").rglob("*") if (settings.var / "logs").exists() else []:
         assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path
+
+
+# --- opt-out lists ------------------------------------------------------------------------------
+
+def optout_list(lines: list[str], header: str | None = "personnummer") -> bytes:
+    return ("\r\n".join(([header] if header else []) + lines) + "\r\n").encode("utf-8")
+
+
+def _notices(settings, kind: str) -> list[tuple]:
+    with Warehouse(settings) as wh:
+        return wh.fetchall("SELECT location, name, registry_id, message FROM ops.inbox_notices"
+                           " WHERE kind = ? ORDER BY name", [kind])
+
+
+def test_a_headerless_optout_list_removes_every_person_on_it_the_first_too(settings):
+    """A registry writes one personnummer per line and no header: the first person is a person,
+    not a header (taken as one, that patient's opt-out was lost or the list refused)."""
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    ingest_registry(settings, "palliativ")
+    first, second = PERSONS[0][0], PERSONS[1][0]
+    drop(settings, "palliativ", "palliativ_optout_2024-02-01.csv",
+         optout_list([first, f"{second[2:8]}-{second[8:]}"], header=None))
+    report = ingest_registry(settings, "palliativ")
+    status, loaded, reason = ledger(settings)["palliativ_optout_2024-02-01.csv"]
+    assert (status, loaded) == ("loaded", 2), reason
+    assert "no header line" in reason
+    assert loaded_persons(settings) == 2
+    assert report.optouts_unmatched == 0
+
+
+def test_optouts_that_match_nobody_are_counted_and_reported_never_named(settings):
+    from datetime import datetime
+
+    from rich.console import Console
+
+    from regbench.summary import collect, render
+
+    since = datetime.now().replace(microsecond=0)
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    nobody = [PERSONS[6][0], pnr(date(1952, 2, 29), 461)]   # valid, but never registered here
+    drop(settings, "palliativ", "palliativ_optout_2024-02-01.csv",
+         optout_list([PERSONS[0][0], *nobody]))
+    report = ingest_registry(settings, "palliativ")
+    assert report.optouts_unmatched == 2
+    assert loaded_persons(settings) == 3
+    (notice,) = _notices(settings, "optout_unmatched")
+    assert notice[:3] == ("palliativ", "palliativ_optout_2024-02-01.csv", "palliativ")
+    assert notice[3].startswith("2 of 3 person(s) on this opt-out list match no registration")
+    summary = collect(settings, since)
+    assert summary.inbox_notices == []  # these are no inbox entries left behind
+    console = Console(record=True, width=200)
+    render(console, settings, summary, 1.0, True)
+    shown = console.export_text()
+    assert "2 of 3 person(s)" in shown and "palliativ_optout_2024-02-01.csv" in shown
+    with Warehouse(settings) as wh:
+        everything = str(wh.fetchall("SELECT * FROM ops.inbox_notices")) + str(
+            wh.fetchall("SELECT * FROM ops.ledger"))
+    for p in nobody + [PERSONS[0][0]]:
+        assert p[2:8] not in everything and p[-4:] not in shown
+
+
+def test_a_personnummer_that_cannot_be_read_on_an_optout_list_is_named_not_lost(settings):
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
+    typo = PERSONS[1][0][:-1] + str((int(PERSONS[1][0][-1]) + 1) % 10)
+    drop(settings, "palliativ", "palliativ_optout_2024-02-01.csv",
+         optout_list([PERSONS[0][0], typo]))
+    drop(settings, "palliativ", "palliativ_optout_2024-02-02.csv", optout_list([typo, "12345"]))
+    ingest_registry(settings, "palliativ")
+    seen = ledger(settings)
+    status, loaded, reason = seen["palliativ_optout_2024-02-01.csv"]
+    assert (status, loaded) == ("loaded", 1)
+    assert "row 3" in reason and "not removed" in reason
+    with Warehouse(settings) as wh:
+        rejects = wh.fetchall("SELECT r.row_number, r.column_name, r.rule FROM ops.rejects r"
+                              " JOIN ops.ledger l USING (file_id) WHERE l.original_name = ?",
+                              ["palliativ_optout_2024-02-01.csv"])
+    assert rejects == [(3, "personnummer", "pnr_checksum")]
+    # nobody on the list can be read: the list waits in quarantine, naming the first row
+    status, _, reason = seen["palliativ_optout_2024-02-02.csv"]
+    assert status == "quarantined" and "optout_unreadable" in reason and "row 2" in reason
+    assert "palliativ_optout_2024-02-02.csv: " in reason  # the delivered name, not the lake's
+    assert loaded_persons(settings) == 3
