@@ -27,9 +27,12 @@ from regbench.quarantine import QuarantineReason, quarantine_file, remove_from_q
 from regbench.sources import SourceError, fetch
 from regbench.thresholds import Door, load_thresholds
 from regbench.warehouse import Warehouse, raw_columns
+from regbench.xlsx_reading import RECOMPUTE
 
 log = logging.getLogger("regbench.ingest")
 REJECT_COLUMNS = ["file_id", "registry_id", "entity", "row_number", "column_name", "rule"]
+# what to do when most rejected rows broke one rule whose fix is not in the rows themselves
+RULE_ACTIONS = {"formula_not_computed": RECOMPUTE}
 
 
 @dataclass
@@ -269,7 +272,8 @@ def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFi
             f"the contract tolerates; most common: {rule} in column {column} "
             f"({len(rows)} rows, first at row {rows[0]})",
             row=rows[0], column=column,
-            action="Fix the rows named in reason.json's rule and deliver the file again.",
+            action=RULE_ACTIONS.get(rule, "Fix the rows named in reason.json's rule and deliver "
+                                    "the file again."),
         )
     fatal = [r for r in results if not r.success and r.severity == "fatal"]
     if fatal:

@@ -27,7 +27,7 @@ from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
 from regbench.redaction import redact
-from regbench.xlsx_reading import read_workbook
+from regbench.xlsx_reading import RECOMPUTE, read_workbook
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +119,15 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
         )
     fmt = contract.format_of(entity)
     notes: list[str] = []
+    uncomputed: dict[int, list[tuple[int, str]]] = {}  # workbook cells whose formula has no value
     kind = compression_of(data)
     if kind is not None and not (kind == "zip" and path.suffix.lower() == ".xlsx"):
         step.now = f"unpacking the {kind} archive"
         data = uncompress(data, kind, fmt.compression, name)
     if path.suffix.lower() == ".xlsx":
         step.now = "reading the Excel workbook"
-        header, body = read_workbook(data, name, lambda cells: _header_fit(cells, entity))
-        table, encoding = _Table(header, body), "xlsx"
+        book = read_workbook(data, name, lambda cells: _header_fit(cells, entity))
+        table, encoding, uncomputed = _Table(book.header, book.body), "xlsx", book.uncomputed
     else:
         step.now = "decoding the text"
         text, encoding = decode_text(data, name)
@@ -149,6 +150,7 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
     # a row with every field empty (a trailing Excel row, a line of delimiters) holds no record
     blank = (body.apply(lambda c: c.astype("string[pyarrow]").str.strip() == "").all(axis=1)
              .to_numpy(dtype=bool)) if not body.empty else np.zeros(0, dtype=bool)
+    blank &= ~body.index.isin(list(uncomputed))  # a formula without its value is no blank cell
     dropped = int(blank.sum())
     body = body.loc[~blank]
     if body.empty:
@@ -163,6 +165,9 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
         notes.append(f"{dropped} blank row(s) (every field empty) were left out")
     repeated = _repeated_header(table.header, body)
     mapping = match.mapping
+    formulas, note = _uncomputed_formulas(uncomputed, mapping, entity, body.index, name)
+    if note:
+        notes.append(note)
 
     out: dict[str, pd.Series] = {}
     problems: list[tuple[pd.Series, str, str]] = []  # (bool mask, column, rule)
@@ -174,8 +179,12 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
             if source is not None
             else pd.Series([None] * len(body), index=body.index, dtype=object)
         )
+        formula = formulas.get(col.name)
+        if formula is not None:
+            problems.append((formula, col.name, "formula_not_computed"))
         if col.required:
-            problems.append((raw.isna(), col.name, "required_missing"))
+            missing = raw.isna() if formula is None else raw.isna() & ~formula
+            problems.append((missing, col.name, "required_missing"))
         if col.type in _LOADED_AS_WRITTEN or (col.type is ColumnType.UNIT and known_units is None):
             in_clear = _personnummer_in(raw, today)
             if in_clear is not None:
@@ -210,6 +219,33 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
         rejected_rows |= repeated
     _reject_duplicates(frame, entity, rejected_rows, rejects)
     return ParsedFile(frame, rejects, rejected_rows, match.extra, encoding, notes)
+
+
+def _uncomputed_formulas(uncomputed: dict[int, list[tuple[int, str]]], mapping: dict[str, int],
+                         entity: Entity, rows: pd.Index, name: str
+                         ) -> tuple[dict[str, pd.Series], str | None]:
+    """Per contract column, the rows whose cell holds a formula saved without its value (read as
+    empty, it would be a missing value nobody wrote), and a note naming the first such cell. A
+    workbook in which every row has one is refused as a whole: nothing in it can be trusted."""
+    column_at = {pos: col for col, pos in mapping.items()}
+    hits = [(row, column_at[pos], ref) for row in sorted(uncomputed) if row in rows
+            for pos, ref in uncomputed[row] if pos in column_at]
+    if not hits:
+        return {}, None
+    masks = {col: pd.Series(rows.isin([r for r, c, _ in hits if c == col]), index=rows)
+             for col in {c for _, c, _ in hits}}
+    row, column, ref = hits[0]
+    if len({r for r, _, _ in hits}) == len(rows):
+        raise FileRejected(
+            "formulas_not_computed",
+            f"{name}: every row holds formulas saved without their values ({len(hits)} cell(s), "
+            f"first {ref} in column {column}); the program that wrote the workbook did not "
+            "compute them, so they would be read as empty",
+            row=row, column=column, action=RECOMPUTE,
+        )
+    return masks, (f"{len(hits)} cell(s) hold a formula saved without its value (first {ref}, "
+                   f"column {column}); their rows are rejected as formula_not_computed: "
+                   f"{RECOMPUTE[0].lower()}{RECOMPUTE[1:]}")
 
 
 def _repeated_header(header: list[str], body: pd.DataFrame) -> set[int]:

@@ -5,14 +5,21 @@ gigabytes), then read in openpyxl's read-only mode, which streams the sheets. Th
 is looked for in the first rows of every visible sheet: exports put title rows above it, or the data
 on another sheet than the first. Hidden sheets are never read; two visible sheets holding the header
 are refused. Rows are numbered as Excel numbers them.
+
+A formula saved without its value (by a tool that does not compute formulas: openpyxl, some report
+generators) reads as an empty cell. Such cells are found (a second, formula-reading pass over the
+sheet, only when the workbook holds formulas at all) and returned by their row and column, so the
+parser rejects their rows instead of loading a silently missing value.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -31,29 +38,65 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 RESAVE = "Open the file in Excel, save it again as .xlsx (or export CSV) and deliver it again."
 
+RECOMPUTE = ("Open and save the file in Excel so the values are computed (or export it as CSV from "
+             "Excel), then deliver it again.")
+
 # cells of one header row -> (required contract columns it lacks, contract columns it names)
 HeaderFit = Callable[[list[str]], tuple[list[str], int]]
 
+# a formula element in a worksheet's XML (`<f>`, `<f t="shared" .../>`, with or without a prefix)
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
-def read_workbook(data: bytes, name: str, fit: HeaderFit) -> tuple[list[str], pd.DataFrame]:
-    """(header, body): the body has one column per header position, every cell a str (missing ""),
-    indexed by Excel row number; rows with no value at all are left out."""
+
+@dataclass
+class Workbook:
+    header: list[str]
+    # one column per header position, every cell a str (missing ""), indexed by Excel row number
+    body: pd.DataFrame
+    # cells holding a formula with no computed value: Excel row -> [(header position, "C5")]
+    uncomputed: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+def read_workbook(data: bytes, name: str, fit: HeaderFit) -> Workbook:
+    """The sheet holding the contract's header, below it; rows with no value at all (and no
+    uncomputed formula) are left out."""
     _check_archive(data, name)
     import openpyxl  # an attribute lookup, so a test can see whether the workbook is opened
 
+    formulas = _has_formulas(data)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
                                     keep_links=False)
+        # the same workbook read for its formulas, walked in step with the values
+        wf = (openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False,
+                                     keep_links=False) if formulas else None)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise _unreadable(name, exc) from None
     try:
-        return _read_sheets(wb, name, fit)
+        return _read_sheets(wb, wf, name, fit)
     except FileRejected:
         raise
     except Exception as exc:  # a sheet's XML damaged past its first rows
         raise _unreadable(name, exc) from None
     finally:
         wb.close()
+        if wf is not None:
+            wf.close()
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet holds a formula (streamed: a sheet may unpack to many MB)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for member in zf.infolist():
+            if not member.filename.startswith("xl/worksheets/") or member.is_dir():
+                continue
+            tail = b""
+            with zf.open(member) as fh:
+                while chunk := fh.read(1 << 20):
+                    if _FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
 
 
 def cell_text(value) -> str:
@@ -119,7 +162,7 @@ def _unreadable(name: str, exc: BaseException) -> FileRejected:
     )
 
 
-def _read_sheets(wb, name: str, fit: HeaderFit) -> tuple[list[str], pd.DataFrame]:
+def _read_sheets(wb, wf, name: str, fit: HeaderFit) -> Workbook:
     """The one visible sheet holding the contract's header. Hidden sheets are skipped (they hold
     test rows, lookups or an older export nobody sees); two visible sheets with the header are
     refused, since which one is the export cannot be told."""
@@ -157,7 +200,7 @@ def _read_sheets(wb, name: str, fit: HeaderFit) -> tuple[list[str], pd.DataFrame
         )
     if found:
         ws, row_number, header = found[0]
-        return header, _body(ws, row_number, len(header), name)
+        return _body(ws, wf[ws.title] if wf is not None else None, row_number, header, name)
     if hidden and best is None:
         sheets = ", ".join(repr(redact(t)) for t in hidden)
         raise FileRejected(
@@ -187,16 +230,30 @@ def _read_sheets(wb, name: str, fit: HeaderFit) -> tuple[list[str], pd.DataFrame
     )
 
 
-def _body(ws, header_row: int, width: int, name: str) -> pd.DataFrame:
+def _body(ws, wf, header_row: int, header: list[str], name: str) -> Workbook:
     """The rows below the header, one spare column wide: a value right of the header is refused,
-    as in a delimited file."""
+    as in a delimited file. `wf` is the same sheet read for formulas (None: it holds none)."""
+    from openpyxl.utils import get_column_letter
+
+    width = len(header)
     numbers: list[int] = []
     rows: list[list[str]] = []
+    uncomputed: dict[int, list[tuple[int, str]]] = {}
     cells = ws.iter_rows(min_row=header_row + 1, max_col=width + 1, values_only=True)
+    written = (wf.iter_rows(min_row=header_row + 1, max_col=width + 1, values_only=True)
+               if wf is not None else None)
     for row_number, values in enumerate(cells, start=header_row + 1):
         texts = [cell_text(v) for v in values]
         texts += [""] * (width + 1 - len(texts))
-        if not any(t.strip() for t in texts):
+        if written is not None:
+            as_written = next(written, ())
+            blank = [pos for pos, (value, formula) in enumerate(zip(values, as_written,
+                                                                     strict=False))
+                     if pos < width and value is None and _is_formula(formula)]
+            if blank:
+                uncomputed[row_number] = [(pos, f"{get_column_letter(pos + 1)}{row_number}")
+                                          for pos in blank]
+        if not any(t.strip() for t in texts) and row_number not in uncomputed:
             continue
         if texts[width].strip():
             raise FileRejected(
@@ -209,5 +266,14 @@ def _body(ws, header_row: int, width: int, name: str) -> pd.DataFrame:
             )
         numbers.append(row_number)
         rows.append(texts[:width])
-    return pd.DataFrame(rows, index=pd.Index(numbers, dtype="int64"), columns=range(width),
+    body = pd.DataFrame(rows, index=pd.Index(numbers, dtype="int64"), columns=range(width),
                         dtype=object)
+    return Workbook(header, body, uncomputed)
+
+
+def _is_formula(value) -> bool:
+    """A cell as written (data_only=False): a formula is text starting with "=" or an
+    ArrayFormula/DataTableFormula object."""
+    if isinstance(value, str):
+        return value.startswith("=")
+    return value is not None and type(value).__name__ in ("ArrayFormula", "DataTableFormula")

@@ -431,3 +431,29 @@ def test_a_personnummer_that_cannot_be_read_on_an_optout_list_is_named_not_lost(
     assert status == "quarantined" and "optout_unreadable" in reason and "row 2" in reason
     assert "palliativ_optout_2024-02-02.csv: " in reason  # the delivered name, not the lake's
     assert loaded_persons(settings) == 3
+
+
+def test_a_workbook_with_many_uncomputed_formulas_waits_with_the_excel_advice(settings):
+    """Saved by a program that does not compute formulas: the cells would be empty. Too many such
+    rows quarantine the file, and the reason says to open and save it in Excel."""
+    import io
+    import json
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER.split(";"))
+    for i, (p, died) in enumerate(PERSONS):
+        ws.append([int(p), UNIT, died, died, "=1+0" if i < 3 else 1, 1, 2, 1, 1, 2, 0, None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-01.xlsx", buf.getvalue())
+    ingest_registry(settings, "palliativ")
+    status, _, reason = ledger(settings)["palliativ_dodsfall_2024-01.xlsx"]
+    assert status == "quarantined" and "formula_not_computed" in reason
+    (reason_file,) = settings.quarantine.glob("palliativ/*/reason.json")
+    saved = json.loads(reason_file.read_text(encoding="utf-8"))
+    assert (saved["rule"], saved["row"], saved["column"]) == ("too_many_rejected_rows", 2,
+                                                             "vantat_dodsfall")
+    assert "Open and save the file in Excel so the values are computed" in saved["action"]

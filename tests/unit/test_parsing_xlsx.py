@@ -113,3 +113,64 @@ def test_a_file_named_xlsx_that_is_no_workbook_is_named_so(tmp_path, data, says)
         load(tmp_path, data)
     assert err.value.rule == "unreadable_xlsx"
     assert says in err.value.message
+
+
+# --- formulas saved without their values ---------------------------------------------------------
+# A tool that does not compute formulas (openpyxl, some report generators) saves "=A1+1" with no
+# cached value; read for values, such a cell is empty. It must never silently become missing.
+
+EXCEL_ADVICE = "open and save the file in excel so the values are computed"
+
+
+def test_cells_with_an_uncomputed_formula_reject_their_rows_naming_the_cell(tmp_path):
+    plain = [data_row(int(pnr("19400101", serial=f"{100 + i}"))) for i in range(4)]
+    plain[1][4] = "=1+0"                  # vantat_dodsfall, row 3: column E
+    plain[2][2] = "=DATE(2024,8,1)"       # dodsdatum, row 4: column C
+    plain[3][11] = '=CONCAT("lu","gnt")'  # kommentar (free text), row 5: column L
+    parsed = load(tmp_path, workbook({"Blad1": [COLUMNS, *plain]}))
+    assert {(r.row_number, r.column, r.rule) for r in parsed.rejects} == {
+        (3, "vantat_dodsfall", "formula_not_computed"), (4, "dodsdatum", "formula_not_computed"),
+        (5, "kommentar", "formula_not_computed")}
+    assert parsed.rejected_rows == {3, 4, 5}
+    note = " ".join(parsed.notes)
+    assert "E3" in note and "3 cell(s)" in note and EXCEL_ADVICE in note.lower()
+
+
+def test_a_row_of_nothing_but_uncomputed_formulas_is_rejected_not_dropped_as_blank(tmp_path):
+    rows = [COLUMNS, data_row(int(pnr("19400101"))), [f"=A2&\"{i}\"" for i in range(12)],
+            data_row(int(pnr("19400102")))]
+    parsed = load(tmp_path, workbook({"Blad1": rows}))
+    assert list(parsed.frame.index) == [2, 3, 4]
+    assert parsed.rejected_rows == {3}
+    assert {r.rule for r in parsed.rejects} == {"formula_not_computed"}
+
+
+def test_a_workbook_whose_values_are_all_uncomputed_formulas_is_quarantined(tmp_path):
+    rows = [COLUMNS] + [[f"=\"{v}\"" if v is not None else None for v in
+                         [pnr("19400101", serial=f"{100 + i}"), "SE2321000137-P107", "2024-08-01",
+                          "2024-08-11", 1, 1, 2, 1, 1, 2, 0, None]] for i in range(3)]
+    with pytest.raises(FileRejected) as err:
+        load(tmp_path, workbook({"Blad1": rows}))
+    assert err.value.rule == "formulas_not_computed"
+    assert (err.value.row, err.value.column) == (2, "personnummer")
+    assert "A2" in err.value.message and NAME in err.value.message
+    assert EXCEL_ADVICE in err.value.action.lower()
+
+
+def test_formulas_that_excel_computed_load_their_values(tmp_path):
+    rows = [COLUMNS, data_row(int(pnr("19400101"))), data_row(int(pnr("19400102")))]
+    rows[2][4] = "=1+0"
+    data = workbook({"Blad1": rows})
+    # what Excel writes: the formula and its cached value
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                content = content.replace(b"<f>1+0</f><v />", b"<f>1+0</f><v>1</v>")
+                content = content.replace(b"<f>1+0</f><v/>", b"<f>1+0</f><v>1</v>")
+            out.writestr(item, content)
+    parsed = load(tmp_path, buf.getvalue())
+    assert not parsed.rejects
+    assert parsed.frame.loc[3, "vantat_dodsfall"] == "1"
