@@ -6,6 +6,7 @@ The files are committed; this script documents how each was made and rebuilds th
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import tempfile
 from datetime import date, timedelta
@@ -171,6 +172,7 @@ def build() -> None:
     path = OUT / "optouts" / "palliativ" / "palliativ_optout_2024-11-01.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("personnummer\n" + "\n".join(optouts) + "\n", encoding="utf-8")
+    odd_exports()
     # 3. decimal commas with ';' (njur) and a tab-separated export (blodcancer), as the registries write
     contracts = load_contracts(ROOT / "registries")
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,6 +183,60 @@ def build() -> None:
             dest = OUT / src.relative_to(tmp)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
+
+
+# Skatteverket's test personnummer: födelsenummer 980-999 are never given to a real person, and
+# 19121212-1212 is its own textbook example. Used wherever a personnummer must look real.
+def fake_pnr(born: date, serial: int) -> str:
+    assert 980 <= serial <= 999
+    return pnr(born, serial)
+
+
+def odd_exports() -> None:
+    """Odd exports that the robustness tests generate, kept as files (issue 17/18): what each ends
+    as is asserted in test_ingest_corpus.py (ODD_EXPORTS)."""
+    folder = OUT / "palliativ"
+    # a "Unicode text" export: UTF-16 LE with its byte-order mark (the agreed ';' kept)
+    write("palliativ_dodsfall_2025-01.csv",
+          [row(fake_pnr(date(1938, 1, 8), 980), date(2025, 1, 9), "Önskade dö hemma, på Åsa")]
+          + fillers(2025, 1, 30, 20), encoding="utf-16")
+    # an .xlsx written by a tool that does not compute formulas: one row's cells are formulas
+    # saved without their values (the row is rejected; the others load)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for i, r in enumerate(fillers(2025, 2, 30, 21)):
+        cells = [int(r[0]), r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]),
+                 *[int(v) for v in r[4:11]], None]
+        if i == 4:
+            cells[4] = "=1+0"              # vantat_dodsfall of row 6: cell E6
+            cells[6] = "=E6+1"             # smartskattning: G6
+        ws.append(cells)
+    wb.save(folder / "palliativ_dodsfall_2025-02.xlsx")
+    # ... and one whose every value is such a formula: nothing in it can be read
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in fillers(2025, 3, 10, 22):
+        ws.append([f'="{v}"' for v in r[:11]] + [None])
+    wb.save(folder / "palliativ_dodsfall_2025-03.xlsx")
+    # gzip bytes under a .csv name (the palliativ contract allows no compression)
+    plain = write("palliativ_dodsfall_2025-04.csv", fillers(2025, 4, 20, 23))
+    plain.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    # a personnummer in the free-text column, written as people write it (the row loads, the
+    # value is blanked)
+    write("palliativ_dodsfall_2025-05.csv",
+          [row(fake_pnr(date(1939, 5, 5), 982), date(2025, 5, 6),
+               f"Anhörig {fake_pnr(date(1961, 6, 6), 986)[2:8]}-"
+               f"{fake_pnr(date(1961, 6, 6), 986)[8:]} informerad"),
+           row(fake_pnr(date(1939, 5, 7), 984), date(2025, 5, 8), "Ring 19121212-1212")]
+          + fillers(2025, 5, 30, 24))
+    # an opt-out list without its header line (second night): two persons of the 2023-02 file and
+    # one the registry never registered
+    persons = [fillers(2023, 2, 40, 2)[0][0], fillers(2023, 2, 40, 2)[1][0],
+               fake_pnr(date(1950, 10, 10), 990)]
+    path = OUT / "optouts" / "palliativ" / "palliativ_optout_2024-11-02.csv"
+    path.write_bytes(("\r\n".join(persons) + "\r\n").encode("utf-8"))
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def nights(request, tmp_path_factory):
     for registry in ("palliativ", "njur", "blodcancer"):
         shutil.copytree(CORPUS / registry, settings.inbox / registry)
     first = _night(settings)
-    # the second night: a corrected file, an opt-out list, and the 2023-01 file delivered again
+    # the second night: a corrected file, two opt-out lists, and the 2023-01 file delivered again
     shutil.copyfile(CORPUS / "corrections/palliativ/palliativ_dodsfall_2024-01.csv",
                     settings.inbox / "palliativ/palliativ_dodsfall_2024-01.csv")
     shutil.copytree(CORPUS / "optouts/palliativ", settings.inbox / "palliativ", dirs_exist_ok=True)
@@ -169,6 +169,9 @@ def test_renamed_reordered_headers_load_and_extra_columns_are_reported(nights):
     ("palliativ_dodsfall_2023-10.csv", "truncated_file", 31, "registreringsdatum"),
     ("palliativ_dodsfall_2024-09.csv", "too_many_rejected_rows", 2, "enhetskod"),
     ("palliativ_export_final_v2.csv", "unknown_file_name", None, None),
+    # odd exports (build_corpus.odd_exports)
+    ("palliativ_dodsfall_2025-03.xlsx", "formulas_not_computed", 2, "personnummer"),
+    ("palliativ_dodsfall_2025-04.csv", "compressed_file", None, None),
 ])
 def test_broken_files_wait_in_quarantine_with_rule_row_and_column(nights, name, rule, row, column):
     settings, first, _ = nights
@@ -242,17 +245,58 @@ def test_excel_workbook_loads_with_dates_and_numeric_personnummer(nights):
 
 
 def test_opt_out_removes_the_persons_and_logs_counts_only(nights):
+    """Two lists: one with its header line, one without (its first line is a person too)."""
     settings, first, second = nights
-    gone = {first.raw[("palliativ_dodsfall_2023-01.csv", r)]["person_id"] for r in (3, 4)}
-    assert gone <= {v["person_id"] for v in first.raw.values()}
+    gone = {first.raw[(name, r)]["person_id"] for r in (3, 4)
+            for name in ("palliativ_dodsfall_2023-01.csv", "palliativ_dodsfall_2023-02.csv")}
+    assert len(gone) == 4 and gone <= {v["person_id"] for v in first.raw.values()}
     assert not gone & {v["person_id"] for v in second.raw.values()}
-    assert len(second.raw) == len(first.raw) - 2 - 1  # two opted out, one withdrawn by correction
+    assert len(second.raw) == len(first.raw) - 4 - 1  # four opted out, one withdrawn by correction
+    assert second.ledger["palliativ_optout_2024-11-02.csv"][:3] == ("loaded", 3, 0)
+    assert "no header line" in second.ledger["palliativ_optout_2024-11-02.csv"][3]
     with Warehouse(settings) as wh:
         log = wh.fetchall("SELECT table_name, rows_removed FROM ops.optout_log")
         cols = [c for (c,) in wh.fetchall(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'optout_log'")]
-    assert log == [("raw.palliativ__dodsfall", 2)]
+        notices = wh.fetchall("SELECT name, message FROM ops.inbox_notices"
+                              " WHERE kind = 'optout_unmatched'")
+    assert log == [("raw.palliativ__dodsfall", 2)] * 2
     assert "person_id" not in cols
+    # the third person on the headerless list was never registered: counted, never named
+    assert [(n, m.split(" person(s)")[0]) for n, m in notices] == [
+        ("palliativ_optout_2024-11-02.csv", "1 of 3")]
+    assert second.reports["palliativ"]["optouts_unmatched"] == 1
+
+
+# --- odd exports the robustness tests generate, kept as files (build_corpus.odd_exports) -------
+
+def test_a_utf16_export_with_its_byte_order_mark_arrives_intact(nights):
+    _, first, _ = nights
+    assert first.ledger["palliativ_dodsfall_2025-01.csv"][:3] == ("loaded", 31, 0)
+    assert first.raw[("palliativ_dodsfall_2025-01.csv", 2)]["kommentar"] == "Önskade dö hemma, på Åsa"
+
+
+def test_uncomputed_excel_formulas_reject_their_row_naming_the_cell(nights):
+    _, first, _ = nights
+    name = "palliativ_dodsfall_2025-02.xlsx"
+    assert rules_of(first, name) == {(6, "vantat_dodsfall", "formula_not_computed"),
+                                     (6, "smartskattning", "formula_not_computed")}
+    st, loaded, rejected, reason = first.ledger[name]
+    assert (st, loaded, rejected) == ("loaded", 29, 1)
+    assert "first E6" in reason and "open and save the file in Excel" in reason
+
+
+def test_a_personnummer_in_free_text_is_blanked_and_kept_nowhere(nights):
+    settings, first, _ = nights
+    name = "palliativ_dodsfall_2025-05.csv"
+    st, loaded, rejected, reason = first.ledger[name]
+    assert (st, loaded, rejected) == ("loaded", 32, 0)
+    assert "2 value(s) in column kommentar held a personnummer and were blanked" in reason
+    assert [first.raw[(name, r)]["kommentar"] for r in (2, 3)] == [None, None]
+    with Warehouse(settings) as wh:
+        kept = str(wh.fetchall("SELECT * FROM raw.palliativ__dodsfall")) + str(
+            [wh.fetchall(f"SELECT * FROM ops.{t}") for t in ("ledger", "rejects", "inbox_notices")])
+    assert "610606" not in kept and "121212" not in kept
 
 
 def test_quarantine_release_and_discard(nights):
