@@ -1,7 +1,9 @@
 """Writes the ingestion corpus: one or more export files for each of DOMAIN.md's problems.
 
-The files are committed; this script documents how each was made and rebuilds them byte for byte
-(`.venv/bin/python tests/corpus/build_corpus.py`). `cases.py` says what each must end as.
+The files are committed; this script documents how each was made and rebuilds them
+(`.venv/bin/python tests/corpus/build_corpus.py`; byte for byte except the workbooks, which
+carry the time they were written). `tests/integration/test_ingest_corpus.py` says what each must
+end as.
 """
 
 from __future__ import annotations
