@@ -63,8 +63,8 @@ def read_workbook(data: bytes, name: str, fit: HeaderFit) -> Workbook:
     _check_archive(data, name)
     import openpyxl  # an attribute lookup, so a test can see whether the workbook is opened
 
-    formulas = _has_formulas(data)
     try:
+        formulas = _has_formulas(data)
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
                                     keep_links=False)
         # the same workbook read for its formulas, walked in step with the values
