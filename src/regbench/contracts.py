@@ -101,6 +101,9 @@ class Entity(_Strict):
     # ledger (warn), or the whole file waits in quarantine (quarantine)
     outside_period: Literal["warn", "quarantine"] = "warn"
     registration_date_column: str | None = None
+    # a status taken once a period for every patient (njur's yearly prevalence), not a registration
+    # of an event: kept out of intermediate.int_registrations (frequency, timeliness, coverage)
+    census: bool = False
     # columns that identify one registration; duplicates on them are rejected
     key_columns: tuple[str, ...] = ()
     # [earlier, later] date columns: a row where `later` precedes `earlier` is impossible
@@ -252,6 +255,21 @@ class Contract(_Strict):
     def raw_table(self, entity: Entity) -> str:
         return f"{self.registry_id}__{entity.name}"
 
+    def staging_model(self, entity: Entity) -> str:
+        """The dbt model that stages the entity: `stg_<registry>__<entity>` (models/staging/)."""
+        return f"stg_{self.registry_id}__{entity.name}"
+
+    @property
+    def registration_entities(self) -> list[Entity]:
+        """What intermediate.int_registrations unions: registrations of events, with their dates."""
+        return [e for e in self.entities if e.role == "registrations" and not e.census
+                and e.event_date_column and e.registration_date_column]
+
+    @property
+    def reference_entities(self) -> list[Entity]:
+        """What intermediate.int_references unions: the reference-register extracts."""
+        return [e for e in self.entities if e.role == "reference"]
+
 
 def _field_path(loc: tuple, data: object) -> str:
     """`entities[dodsfall].columns[kon].type`: list items named by their `name` where they have one."""
@@ -296,3 +314,13 @@ def load_contracts(directory: Path) -> dict[str, Contract]:
     if not files:
         raise ContractError(f"{directory}: no registry contracts (*.yaml) found")
     return {c.registry_id: c for c in (load_contract(f) for f in files)}
+
+
+def registry_names(directory: Path | None = None) -> dict[str, str]:
+    """Registry id -> the name its contract gives it, for every contract (default: the configured
+    contracts directory). The dashboards have one network dashboard per entry."""
+    if directory is None:
+        from regbench.config import get_settings
+
+        directory = get_settings().contracts_dir
+    return {rid: c.name for rid, c in load_contracts(directory).items()}

@@ -1,17 +1,19 @@
--- Every registration of every registry (not the yearly prevalence census), with its lag.
-{% set sources = [
-    ('stg_palliativ__dodsfall', 'dodsfall'), ('stg_njur__start', 'start'),
-    ('stg_swedvasc__operation', 'operation'), ('stg_blodcancer__diagnos', 'diagnos')] %}
-{% for model, entity in sources %}
+-- Every registration of every registry (not a census such as njur's yearly prevalence), with its
+-- lag: one staging model per registrations entity of each contract (macros/registry_unions.sql).
+{% set sources = [] %}
+{% for registry_id, registry in registry_var('registries').items() %}
+    {% for source in registry['registrations'] %}{% do sources.append(source) %}{% endfor %}
+{% endfor %}
+{% for source in sources %}
 select
     registry_id,
-    '{{ entity }}' as entity,
+    '{{ source["entity"] }}' as entity,
     unit_id,
     region_code,
     person_id,
     event_date,
     registration_date,
     {{ dbt.datediff('event_date', 'registration_date', 'day') }} as lag_days
-from {{ ref(model) }}
+from {{ ref(source['model']) }}
 {% if not loop.last %}union all{% endif %}
 {% endfor %}
