@@ -16,16 +16,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from regbench.contracts import registry_names
+
 NAMESPACE = uuid.UUID("7d1f0c52-3a5e-4b8e-9f0e-5b1f2c3d4e60")
 SCHEMA = "publication"
 DATABASE_NAME = "regbench publication"
 
-NETWORKS = {
-    "palliativ": "Svenska palliativregistret",
-    "njur": "Svenskt njurregister",
-    "swedvasc": "Swedvasc",
-    "blodcancer": "Blodcancerregistret",
-}
+# registry id -> its name, from its contract (registries/<id>.yaml): one network dashboard each
+NETWORKS = registry_names()
 
 
 LANGUAGES = ("sv", "en")
