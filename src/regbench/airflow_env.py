@@ -83,6 +83,16 @@ def ensure_metadata(settings: Settings, force: bool = False) -> None:
     marker.touch()
 
 
+def provision_users(settings: Settings, users_file: Path) -> tuple[bool, str]:
+    """The users of `users_file` into the FAB auth manager's tables, in Airflow's environment
+    (src/regbench/airflow_users.py); (succeeded, what to tell the operator)."""
+    env = airflow_env(settings)
+    proc = subprocess.run([sys.executable, "-m", "regbench.airflow_users", str(users_file)], env=env,
+                          capture_output=True, text=True, check=False)
+    lines = (proc.stdout if proc.returncode == 0 else proc.stderr).strip().splitlines()
+    return proc.returncode == 0, lines[-1] if lines else f"exit code {proc.returncode}"
+
+
 def dags_test(
     settings: Settings, dag_id: str, log: Callable[[str], None] | None = None,
     log_dir: Path | None = None,

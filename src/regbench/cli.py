@@ -256,14 +256,24 @@ def registry_add(
 
 
 @app.command("airflow-init")
-def airflow_init() -> None:
-    """Migrate Airflow's metadata database and create the warehouse pool (safe to run again)."""
-    from regbench.airflow_env import ensure_metadata
+def airflow_init(
+    users: Path = typer.Option(None, "--users", exists=True, dir_okay=False, show_default=False,
+                               help="Airflow users to create or update (FAB auth manager), e.g. "
+                                    "infra/airflow/users.example.yaml; passwords from the environment."),
+) -> None:
+    """Migrate Airflow's metadata database and create the warehouse pool, then the users of
+    --users (safe to run again)."""
+    from regbench.airflow_env import ensure_metadata, provision_users
 
     settings = get_settings()
     with console.status("airflow db migrate, pools"):
         ensure_metadata(settings, force=True)
     console.print(f"Airflow metadata ready; logs in {settings.logs}")
+    if users is not None:
+        ok, message = provision_users(settings, users)
+        console.print(message if ok else f"[red]{message}")
+        if not ok:
+            raise typer.Exit(1)
 
 
 @app.command("warehouse-setup")

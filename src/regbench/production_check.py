@@ -44,8 +44,9 @@ COMPONENTS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, int], ...]]] = {
     # api-server, dag-processor, triggerer: Airflow's own secrets only
     "airflow-core": (("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"),
                      (("AIRFLOW__API_AUTH__JWT_SECRET", MIN_KEY),)),
+    # `regbench airflow-init --users`: the metadata database and the FAB users' passwords
     "airflow-init": (("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"),
-                     ()),
+                     (("REGBENCH_AIRFLOW_ADMIN_PASSWORD", MIN_PASSWORD),)),
     "superset": (("SUPERSET_METADATA_URI",),
                  (("SUPERSET_SECRET_KEY", MIN_KEY), ("REGBENCH_SUPERSET_ADMIN_PASSWORD", MIN_PASSWORD))),
     "provision": (("REGBENCH_SUPERSET_READER_DSN",), (("REGBENCH_SUPERSET_ADMIN_PASSWORD", MIN_PASSWORD),)),

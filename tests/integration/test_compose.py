@@ -119,7 +119,7 @@ SECRETS_OF = {
     "redis": set(),
     "sftp-njur": set(),
     "warehouse-setup": {"postgres_password"},
-    "airflow-init": AIRFLOW_METADATA,
+    "airflow-init": AIRFLOW_METADATA | {"regbench_airflow_admin_password"},
     "airflow-api-server": AIRFLOW_CORE,
     "airflow-dag-processor": AIRFLOW_CORE,
     "airflow-triggerer": AIRFLOW_CORE,
@@ -213,3 +213,14 @@ def test_the_airflow_entrypoint_turns_the_services_secrets_into_its_environment(
     refused = subprocess.run(["bash", str(REPO_ROOT / "infra/airflow/entrypoint.sh"), "true"], env=env,
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "PGPASSWORD" in refused.stdout
+
+
+def test_every_airflow_service_uses_the_fab_auth_manager():
+    """SimpleAuthManager is for development: it prints generated passwords to the log."""
+    from regbench.airflow_users import FAB_AUTH_MANAGER
+
+    airflow = {n: s for n, s in rendered()["services"].items() if n.startswith("airflow")}
+    assert airflow
+    for name, svc in airflow.items():
+        assert svc["environment"].get("AIRFLOW__CORE__AUTH_MANAGER") == FAB_AUTH_MANAGER, name
+    assert "--users" in airflow["airflow-init"]["command"]

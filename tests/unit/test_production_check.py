@@ -46,6 +46,7 @@ def good_env() -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": strong(), "REGBENCH_PSEUDONYM_KEY": strong(),
         "SUPERSET_METADATA_URI": dsn("s", "postgresql+psycopg2"), "SUPERSET_SECRET_KEY": strong(),
         "REGBENCH_SUPERSET_ADMIN_PASSWORD": strong(18), "REGBENCH_SUPERSET_READER_DSN": dsn("r"),
+        "REGBENCH_AIRFLOW_ADMIN_PASSWORD": strong(20),
         "REGBENCH_ADMIN_DSN": "postgresql://postgres@postgres:5432/regbench", "PGPASSWORD": strong(18),
         "REGBENCH_PW_ANNA": strong(18),
     }
