@@ -33,6 +33,9 @@ log = logging.getLogger("regbench.ingest")
 REJECT_COLUMNS = ["file_id", "registry_id", "entity", "row_number", "column_name", "rule"]
 # what to do when most rejected rows broke one rule whose fix is not in the rows themselves
 RULE_ACTIONS = {"formula_not_computed": RECOMPUTE}
+# more than this share of a file's rows dated outside its period: it is taken for another period's
+# export and waits in quarantine, whatever the contract's `outside_period` says (decision 0018)
+MOSTLY_OUTSIDE_PCT = 50.0
 
 
 @dataclass
@@ -149,6 +152,8 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
                 row=outside[1], column=entity.event_date_column,
                 action="Deliver each period's rows in the file named for it, or correct the dates.",
             )
+        if outside and not delivery.accept_rejects:
+            _check_mostly_outside(delivery, entity, parsed, outside)
         if entity.role == "optouts":
             _apply_optouts(wh, contract, entity, delivery, parsed, now, report)
             report.files_loaded += 1
@@ -246,16 +251,51 @@ def _outside_period(parsed: ParsedFile, entity, period: str | None) -> tuple[int
     if not period or not column or entity.role == "optouts" or not len(parsed.accepted):
         return None
     try:
-        start = pd.Timestamp(period if len(period) > 4 else f"{period}-01")
+        start, end = _period_bounds(period)
     except ValueError:
         return None
-    end = start + (pd.DateOffset(years=1) if len(period) == 4 else pd.DateOffset(months=1)
-                   if len(period) == 7 else pd.DateOffset(days=1))
     dates = parsed.accepted[column]
     outside = dates.notna() & ((dates < start) | (dates >= end))
     if not outside.any():
         return None
     return int(outside.sum()), int(outside[outside].index[0])
+
+
+def _check_mostly_outside(delivery: Delivery, entity, parsed: ParsedFile,
+                          outside: tuple[int, int]) -> None:
+    """A file most of whose rows are dated outside the period its name says is most likely
+    another period's export under this period's name (last month's file saved as this month's):
+    loaded, it would replace this period's rows with a handful. It waits in quarantine whatever
+    `outside_period` says (`warn` is for late registrations spilling over, not for the wrong file),
+    and the file it would replace stays loaded."""
+    count, first = outside
+    total = max(parsed.rows_total, 1)
+    if 100.0 * count / total <= MOSTLY_OUTSIDE_PCT:
+        return
+    column = entity.event_date_column
+    dates = parsed.accepted[column]
+    start, end = _period_bounds(delivery.period)
+    months = dates[dates.notna() & ((dates < start) | (dates >= end))].dt.strftime("%Y-%m")
+    ranked = months.value_counts()
+    top = ", ".join(f"{m} ({n} rows)" for m, n in ranked.head(3).items())
+    raise FileRejected(
+        "mostly_outside_file_period",
+        f"{delivery.original_name}: {count} of {parsed.rows_total} rows have a {column} outside "
+        f"{delivery.period}; most rows are from {top}: is this the right file for "
+        f"{delivery.period}? The file loaded for {delivery.period} stays as it is (first row "
+        f"outside at row {first})",
+        row=first, column=column,
+        action=f"If this is the export of {ranked.index[0]}, deliver it under that period's name; "
+        f"if it really is {delivery.period}'s, correct the dates, or load it anyway with "
+        "`regbench quarantine release <sha256> --accept --note \"why\"`.",
+    )
+
+
+def _period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start = pd.Timestamp(period if len(period) > 4 else f"{period}-01")
+    end = start + (pd.DateOffset(years=1) if len(period) == 4 else pd.DateOffset(months=1)
+                   if len(period) == 7 else pd.DateOffset(days=1))
+    return start, end
 
 
 def _check_file_quality(delivery: Delivery, contract: Contract, parsed: ParsedFile, results) -> None:
@@ -321,6 +361,11 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
         rejects = pd.concat([rejects, dupes], ignore_index=True) if len(dupes) else rejects
         loaded = len(accepted) - removed - len(dupes)
         rejected = len(parsed.rejected_rows) + len(dupes)
+        if len(dupes):
+            # not counted against the reject threshold: they are no broken rows, and they load
+            # here if the file holding them is corrected without them (decision 0018)
+            parsed.notes.append(f"{len(dupes)} row(s) already loaded from another file "
+                                "(duplicate_across_files, each in ops.rejects)")
         if len(rejects):
             wh.bulk_insert("ops.rejects", rejects)
         for fid, status in earlier:

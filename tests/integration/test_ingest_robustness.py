@@ -36,6 +36,8 @@ def export(persons: list[tuple[str, date]]) -> bytes:
 
 PERSONS = [(pnr(date(1930 + i, 1 + i % 12, 1 + i), 100 + i), date(2024, 1, 3 + i))
            for i in range(8)]
+# the last four as February's deaths: a file named for February holds February's rows
+FEBRUARY = [(p, died.replace(month=2)) for p, died in PERSONS[4:]]
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -86,7 +88,7 @@ def test_a_file_that_crashes_the_loader_waits_in_quarantine_and_the_next_one_loa
 
     monkeypatch.setattr(ingest, "parse_file", parse_or_fail)
     drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
-    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export(PERSONS[4:]))
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export(FEBRUARY))
     report = ingest_registry(settings, "palliativ")
     seen = ledger(settings)
     assert seen["palliativ_dodsfall_2024-01.csv"][0] == "quarantined"
@@ -104,7 +106,7 @@ def test_a_record_longer_than_the_csv_field_limit_is_quarantined_not_a_crash(set
     than Python's csv field limit); it must not stop the registry."""
     drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv",
          export(PERSONS[:4]).rstrip(b"\r\n") + b"\r\n" + b"x" * 200_000)
-    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export(PERSONS[4:]))
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export(FEBRUARY))
     ingest_registry(settings, "palliativ")
     seen = ledger(settings)
     assert seen["palliativ_dodsfall_2024-01.csv"][0] == "quarantined"
@@ -130,7 +132,7 @@ def test_a_correction_gives_back_rows_that_another_file_could_not_load_as_duplic
     x = PERSONS[0]
     drop(settings, "palliativ", "palliativ_dodsfall_2024-01.csv", export(PERSONS[:4]))
     ingest_registry(settings, "palliativ")
-    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export([x, *PERSONS[4:]]))
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv", export([x, *FEBRUARY]))
     ingest_registry(settings, "palliativ")
     assert ledger(settings)["palliativ_dodsfall_2024-02.csv"][:2] == ("loaded", 4)
     assert loaded_persons(settings) == 8
@@ -152,7 +154,7 @@ def test_links_uploads_in_progress_and_strays_are_not_taken_in_but_shown(setting
     folder = settings.inbox / "palliativ"
     folder.mkdir(parents=True)
     (folder / "palliativ_dodsfall_2024-01.csv").symlink_to(outside)
-    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv.part", export(PERSONS[4:]))
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-02.csv.part", export(FEBRUARY))
     drop(settings, "palliativ", ".palliativ_dodsfall_2024-03.csv", export(PERSONS[4:]))
     (folder / "old").mkdir()
     drop(settings, "okand_registry", "x.csv", b"a;b\r\n1;2\r\n")
