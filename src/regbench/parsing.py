@@ -144,6 +144,9 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
             notes.append(f"the list has no header line: every line was read as a {headerless} "
                          "(row 1 is the first line)")
         _reject_if_truncated(text, fmt.delimiter, table, name)
+        if table.skipped:
+            notes.append(f"the header is on line {table.skipped + 1}: the {table.skipped} line(s) "
+                         "above it (a title, empty lines) were not read")
     step.now = "matching the header to the contract"
     match = _match_header(table.header, entity, name)
     body = table.body
@@ -265,6 +268,7 @@ class _Table:
 
     header: list[str]
     body: pd.DataFrame
+    skipped: int = 0   # lines above the header (a title), not read
 
 
 def _read_table(text: str, delimiter: str, name: str, entity: Entity,
@@ -273,11 +277,15 @@ def _read_table(text: str, delimiter: str, name: str, entity: Entity,
     the header would otherwise make pandas take the first column as the index and shift the rest.
     A `headerless` list (see _headerless_list_of) gets that column as its header, and its first
     line is row 1."""
-    first = _read_csv(text, delimiter, name, nrows=1)
+    skip = 0 if headerless else _lines_above_header(text, delimiter, entity)
+    first = _read_csv(text, delimiter, name, nrows=1, skiprows=skip)
     width = len(first.columns)
     if width == 1 and not headerless:
         _reject_other_delimiter(str(first.iloc[0, 0]), delimiter, name, entity)
-    frame = _read_csv(text, delimiter, name, names=range(width + 1))
+    # blank lines are rows too: a row number is the line an editor or a spreadsheet shows (they
+    # are left out later as blank rows)
+    frame = _read_csv(text, delimiter, name, names=range(width + 1), skiprows=skip,
+                      skip_blank_lines=False)
     if headerless:
         header = [headerless] + [f"(column {i + 1} without a header)" for i in range(1, width)]
         body = frame
@@ -285,7 +293,7 @@ def _read_table(text: str, delimiter: str, name: str, entity: Entity,
     else:
         header = [str(h).replace("\ufeff", "").strip() for h in frame.iloc[0, :width]]
         body = frame.iloc[1:]
-        body.index = pd.RangeIndex(FIRST_DATA_ROW, FIRST_DATA_ROW + len(body))
+        body.index = pd.RangeIndex(FIRST_DATA_ROW + skip, FIRST_DATA_ROW + skip + len(body))
     spare = body[width]
     filled = spare.to_numpy() != ""
     if filled.any():
@@ -299,7 +307,34 @@ def _read_table(text: str, delimiter: str, name: str, entity: Entity,
             action="Quote values that contain the delimiter (or give every column a header) and "
             "deliver the export again.",
         )
-    return _Table(header, body.drop(columns=width))
+    return _Table(header, body.drop(columns=width), skip)
+
+
+# how many lines from the top are searched for the header when the first line is not it (a title
+# line and an empty line above it, as exports written by hand often have)
+HEADER_SEARCH_LINES = 10
+
+
+def _lines_above_header(text: str, delimiter: str, entity: Entity) -> int:
+    """How many lines come before the header: 0 when the first line names a contract column or
+    no line of the first HEADER_SEARCH_LINES holds every required column; else the first line that
+    does (title and empty lines above it are skipped, and the table says how many)."""
+    lines = text.lstrip("\ufeff").split("\n", HEADER_SEARCH_LINES)[:HEADER_SEARCH_LINES]
+
+    def cells(line: str) -> list[str]:
+        try:
+            return [c.strip() for c in next(csv.reader([line.rstrip("\r")], delimiter=delimiter),
+                                            [])]
+        except csv.Error:
+            return []
+
+    if _header_fit(cells(lines[0]), entity)[1]:
+        return 0
+    for n, line in enumerate(lines[1:], start=1):
+        missing, named = _header_fit(cells(line), entity)
+        if named and not missing:
+            return n
+    return 0
 
 
 # a personnummer as a list without a header writes it on its first line (12 or 10 digits, with or
