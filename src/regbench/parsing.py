@@ -189,7 +189,7 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
             missing = raw.isna() if formula is None else raw.isna() & ~formula
             problems.append((missing, col.name, "required_missing"))
         if col.type in _LOADED_AS_WRITTEN or (col.type is ColumnType.UNIT and known_units is None):
-            in_clear = _personnummer_in(raw, today)
+            in_clear = _personnummer_in(raw, today, free_text=col.type is ColumnType.STRING)
             if in_clear is not None:
                 if col.type is ColumnType.STRING:
                     # free text: the rest of the row is good data; only the value is dropped
@@ -627,11 +627,30 @@ _PNR_CANDIDATE = re.compile(
     r"(?<![0-9])(?:\d{2})?\d{6}(?:[-+ _.]?\d{4}|[-+][0-9A-Za-z]{4})(?![0-9])")
 
 
-def _personnummer_in(raw: pd.Series, today: date) -> pd.Series | None:
+# in free text, anything shaped like a personnummer or samordningsnummer, whatever its check digit
+# (one wrong digit still identifies the person): 10 or 12 digits, not inside a longer run of
+# digits, with `-`, `+`, an en dash or a minus sign (spaces around it allowed) or a space or nothing
+# between date and number; the date part plausible (month 01-12, day 01-31 or 61-91 for a
+# samordningsnummer, a 12-digit number's year 18xx-20xx)
+_FREE_TEXT_PNR = re.compile(
+    r"(?<![0-9])(?:1[89]|20)?\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]|6[1-9]|[78]\d|9[01])"
+    r"(?:[ \u00a0]*[-+\u2013\u2212][ \u00a0]*|[ \u00a0]?)\d{4}(?![0-9])")
+
+
+def _personnummer_in(raw: pd.Series, today: date, *, free_text: bool = False) -> pd.Series | None:
     """Rows whose value holds a valid personnummer, samordningsnummer or reserve number (parse_pnr
     accepts it: a real date, the Luhn check digit), or None if none does. Only values with six
     digits in a row, found column-wise, are looked at one by one; dates written 2024-01-15 never
-    are, and a phone number such as 0701234567 fails the check digit."""
+    are, and a phone number such as 070-1234567 is not shaped as one. In `free_text` (a string
+    column, whose value is blanked, not its row rejected) anything _FREE_TEXT_PNR finds counts,
+    valid or not; written without separator, a mobile number (0701234567) is blanked too."""
+    if free_text:
+        valid = _personnummer_in(raw, today)  # reserve numbers, other separators (_ .)
+        hit = np.zeros(len(raw), dtype=bool) if valid is None else valid.to_numpy(bool).copy()
+        digits = raw.astype("string[pyarrow]").str.contains(r"\d{6}").fillna(False).to_numpy(bool)
+        rows = np.flatnonzero(digits & ~hit)
+        hit[rows] = [_FREE_TEXT_PNR.search(v) is not None for v in raw.to_numpy()[rows]]
+        return pd.Series(hit, index=raw.index) if hit.any() else None
     shaped = r"\d{6}(?:[-+ _.]?\d{4}|[-+][0-9A-Za-z]{4})"
     candidate = raw.astype("string[pyarrow]").str.contains(shaped).fillna(False).to_numpy(bool)
     if not candidate.any():
