@@ -34,7 +34,7 @@ def line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def decode_text(data: bytes, name: str) -> tuple[str, str]:
+def decode_text(data: bytes, name: str, delimiter: str | None = None) -> tuple[str, str]:
     """(text, encoding) of a delimited-text export: UTF-8 (with or without a byte-order mark),
     UTF-16 or UTF-32 with a byte-order mark, or Windows-1252 / Latin-1 when the bytes are not UTF-8
     at all. Refused: bytes that are UTF-8 in one line and something else in another (any single
@@ -44,8 +44,8 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
             return _unicode_with_bom(data[len(bom):], name, codec, label), codec
     _reject_nul_bytes(data, name)
     if data.startswith(_UTF8_BOM):
-        return _utf8(data[len(_UTF8_BOM):], name, "utf-8-sig")
-    return _utf8(data, name, "utf-8")
+        return _utf8(data[len(_UTF8_BOM):], name, "utf-8-sig", delimiter)
+    return _utf8(data, name, "utf-8", delimiter)
 
 
 def _unicode_with_bom(body: bytes, name: str, codec: str, label: str) -> str:
@@ -117,7 +117,8 @@ def _likely_wide_encoding(sample: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _utf8(data: bytes, name: str, encoding: str) -> tuple[str, str]:
+def _utf8(data: bytes, name: str, encoding: str, delimiter: str | None = None
+          ) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), encoding
     except UnicodeDecodeError as exc:
@@ -143,10 +144,80 @@ def _utf8(data: bytes, name: str, encoding: str) -> tuple[str, str]:
             row=bad_line, action=ONE_ENCODING,
         )
     try:
-        return data.decode("cp1252"), "cp1252"
+        text, encoding = data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         # bytes undefined in cp1252 (0x81, 0x8d, ...): latin-1 maps every byte
-        return data.decode("latin-1"), "latin-1"
+        text, encoding = data.decode("latin-1"), "latin-1"
+    return _dos_or_mac(data, text, encoding, name, delimiter)
+
+
+# Read as Windows-1252, a DOS (cp850) export writes ä å ö as „ † ” and a Mac (MacRoman) one as
+# Š Œ š: a control character (bytes 0x80-0x9f read as Latin-1, a box-drawing character), or a
+# symbol that is no letter between two letters, is implausible in Swedish text; so are the letters
+# Š Œ š Ž (rare in Swedish, names aside) when another reading gives å ä ö instead. Dashes and
+# the typographic apostrophe do stand between letters.
+_LETTER = "[A-Za-zÀ-ÖØ-öø-ÿ]"
+_IMPLAUSIBLE = re.compile(
+    rf"[\x80-\x9f\u2500-\u259f]|(?<={_LETTER})[^\x00-\x7f\w’‐‑–—·×](?={_LETTER})")
+_RARE_LETTERS = re.compile("[ŠšŒœŽžŸƒ]")
+_SWEDISH_LETTERS = re.compile("[åäöÅÄÖ]")
+# the other single-byte encodings a Swedish export is written in, and how a person names them
+OTHER_SINGLE_BYTE = {"cp850": "DOS (cp850)", "mac_roman": "Mac OS Roman"}
+
+
+def _dos_or_mac(data: bytes, text: str, encoding: str, name: str,
+                delimiter: str | None) -> tuple[str, str]:
+    """A single-byte file read as Windows-1252 whose text is implausible as Swedish: read as cp850
+    or MacRoman if exactly one of them gives plausible text with more å, ä, ö; otherwise refused
+    as encoding_unclear naming the first implausible value's line and column. A file read as
+    Windows-1252 without either sign (nearly all) is returned as it is, without decoding again."""
+    odd = _IMPLAUSIBLE.search(text)
+    if odd is None and _RARE_LETTERS.search(text) is None:
+        return text, encoding
+    swedish = len(_SWEDISH_LETTERS.findall(text))
+    plausible = []
+    for codec in OTHER_SINGLE_BYTE:
+        other = data.decode(codec)
+        found = len(_SWEDISH_LETTERS.findall(other))
+        if found > swedish and _IMPLAUSIBLE.search(other) is None:
+            plausible.append((found, codec, other))
+    plausible.sort(reverse=True)
+    if plausible and (len(plausible) == 1 or plausible[0][0] > plausible[1][0]):
+        _, codec, other = plausible[0]
+        return other, codec
+    if odd is None:  # only rare letters (a name such as Dušan) and no better reading
+        return text, encoding
+    line = text.count("\n", 0, odd.start()) + 1
+    column = _column_at(text, odd.start(), delimiter)
+    raise FileRejected(
+        "encoding_unclear",
+        f"{name}: row {line}" + (f", column {column}," if column else "")
+        + " holds a character that is not plausible in Swedish text (a symbol between two "
+        "letters, as a DOS or Mac export read as Windows-1252 shows å, ä, ö); neither "
+        "Windows-1252, DOS (cp850) nor Mac OS Roman reads the whole file as plausible text, so "
+        "it is not loaded rather than loaded garbled",
+        row=line, column=column,
+        action="Export the file again as UTF-8 (or Windows-1252) and deliver it again; check "
+        "that å, ä and ö show correctly when the file is opened in Excel.",
+    )
+
+
+def _column_at(text: str, offset: int, delimiter: str | None) -> str | None:
+    """The header name of the field holding `offset`, when the delimiter is known."""
+    if delimiter is None:
+        return None
+    import csv
+
+    header_end = text.find("\n")
+    start = text.rfind("\n", 0, offset) + 1
+    try:
+        header = next(csv.reader([text[:header_end if header_end >= 0 else None].rstrip("\r")],
+                                 delimiter=delimiter), [])
+        before = next(csv.reader([text[start:offset]], delimiter=delimiter), [""])
+    except csv.Error:
+        return None
+    position = len(before) - 1
+    return header[position].strip().lstrip("\ufeff") if position < len(header) else None
 
 
 def _first_utf8_line(data: bytes) -> int | None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from regbench.contracts import Column, ColumnType, Contract, Entity
-from regbench.file_sniffing import compression_of, decode_text, uncompress
+from regbench.file_sniffing import OTHER_SINGLE_BYTE, compression_of, decode_text, uncompress
 from regbench.parse_errors import FileRejected
 from regbench.personnummer import InvalidPersonnummer, Pnr, parse_pnr, valid_plain_twelve_digit
 from regbench.pseudonym import Pseudonymiser
@@ -130,7 +130,12 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
         table, encoding, uncomputed = _Table(book.header, book.body), "xlsx", book.uncomputed
     else:
         step.now = "decoding the text"
-        text, encoding = decode_text(data, name)
+        text, encoding = decode_text(data, name, fmt.delimiter)
+        if encoding in OTHER_SINGLE_BYTE:
+            notes.append(f"the file is written in {OTHER_SINGLE_BYTE[encoding]}, not Windows-1252: "
+                         "read as Windows-1252 its å, ä, ö would be other characters, so it was "
+                         f"read as {OTHER_SINGLE_BYTE[encoding]}; ask the registry to export "
+                         "UTF-8 or Windows-1252")
         if not text.replace("\ufeff", "").strip():
             raise FileRejected(
                 "empty_file",
