@@ -528,6 +528,17 @@ def _match_header(header: list[str], entity: Entity, name: str) -> _HeaderMatch:
             copies.append((col_name, chosen, pos))
             unused.append(pos)
     missing = [c.name for c in entity.columns if c.required and c.name not in mapping]
+    if missing and not mapping and _looks_like_data(header):
+        raise FileRejected(
+            "header_missing",
+            f"{name}: the first line looks like data, not a header ({len(header)} values such as "
+            "numbers, dates or personnummer, and no column name of the registry's contract): the "
+            "header line is missing",
+            row=1,
+            action="Add the header line (the column names, e.g. "
+            f"{';'.join(c.name for c in entity.columns[:3])};...) as the first line and deliver "
+            "the export again.",
+        )
     if missing:
         raise FileRejected(
             "required_column_missing",
@@ -537,6 +548,20 @@ def _match_header(header: list[str], entity: Entity, name: str) -> _HeaderMatch:
             "now uses as an alias in the registry's contract.",
         )
     return _HeaderMatch(mapping, [redact(header[pos]) for pos in sorted(unused)], copies)
+
+
+# a value as an export writes it: a number, a date or date-time, a personnummer or a unit code
+_DATA_VALUE = re.compile(
+    r"[+-]?\d+(?:[.,]\d+)?|\d{4}-\d{2}-\d{2}(?:[ T].*)?|\d{8}|(?:\d{2})?\d{6}[-+ ]?[0-9A-Za-z]{4}"
+    r"|SE\d{10}-\w+")
+
+
+def _looks_like_data(header: list[str]) -> bool:
+    """Whether a header row that names no contract column is rather the first data row: at least
+    half of its non-empty cells, and two or more, are values (numbers, dates, personnummer)."""
+    cells = [h.strip() for h in header if h.strip()]
+    values = sum(1 for h in cells if _DATA_VALUE.fullmatch(h))
+    return values >= 2 and 2 * values >= len(cells)
 
 
 def _header_fit(cells: list[str], entity: Entity) -> tuple[list[str], int]:

@@ -1,7 +1,10 @@
 """Hand-written exports of an outside reviewer: blank lines before the rows, a title above the
 header, a file without its header line (items 2 and 5 of the outside review)."""
 
+import pytest
 from test_parsing import HEADER, parse, pnr, row
+
+from regbench.parsing import FileRejected
 
 # --- 2. blank lines count as the rows an editor shows ---------------------------------------------
 
@@ -31,3 +34,12 @@ def test_a_title_line_above_the_header_is_skipped_with_a_note(tmp_path):
     assert list(parsed.frame.index) == [4, 5]
     assert [(r.row_number, r.rule) for r in parsed.rejects] == [(5, "date_invalid")]
     assert any("header" in n and "line 3" in n for n in parsed.notes)
+def test_a_file_without_its_header_line_says_to_add_it(tmp_path):
+    lines = [row(pnr("19400101", serial="100")), row(pnr("19400101", serial="101"))]
+    with pytest.raises(FileRejected) as err:
+        parse(tmp_path, "\n".join(lines) + "\n")
+    assert err.value.rule == "header_missing"
+    assert err.value.row == 1
+    assert "looks like data" in err.value.message
+    assert "header line" in err.value.action
+    assert "19400101" not in err.value.message
