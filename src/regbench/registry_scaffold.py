@@ -203,7 +203,9 @@ def _staging_sql(contract: dict) -> str:
     join = ("left join {{ ref('units') }} as u\n"
             f"    on u.unit_id = l.{unit} and u.registry_id = '{rid}'\n" if unit else "")
     return (f"-- Scaffolded by `regbench registry add` on {date.today().isoformat()}: review it, then add "
-            f"the registry's\n-- indicators (intermediate/) and its units (seeds/units.csv).\n"
+            f"the registry's\n-- units (seeds/units.csv) and indicators: one model each in "
+            f"models/indicators/{rid}/\n-- int_{rid}__<indicator>.sql and its row in "
+            "seeds/indicators.csv (README: adding an indicator).\n"
             "-- one row per key: the latest version of it in raw\nselect\n" + "\n".join(lines)
             + f"\nfrom {{{{ ref('base_{rid}__{ent['name']}') }}}} as l\n" + join)
 
