@@ -172,6 +172,8 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
                 # every rejected row stays visible while the file waits, not only the first
                 _record_rejects(wh, contract, entity, delivery, parsed)
                 raise
+        if not delivery.accept_rejects:
+            _check_correction_size(wh, contract, entity, delivery, parsed, door)
         if outside:
             parsed.notes.append(f"{outside[0]} row(s) with {entity.event_date_column} outside "
                                 f"{delivery.period} (first at row {outside[1]})")
@@ -288,6 +290,35 @@ def _check_mostly_outside(delivery: Delivery, entity, parsed: ParsedFile,
         action=f"If this is the export of {ranked.index[0]}, deliver it under that period's name; "
         f"if it really is {delivery.period}'s, correct the dates, or load it anyway with "
         "`regbench quarantine release <sha256> --accept --note \"why\"`.",
+    )
+
+
+def _check_correction_size(wh: Warehouse, contract: Contract, entity, delivery: Delivery,
+                           parsed: ParsedFile, door: Door) -> None:
+    """A correction replaces every row its predecessor loaded. One that would remove more than
+    the registry's `door.max_correction_removes_pct` of them (a truncated export, a test file)
+    waits until a person accepts it; the predecessor stays loaded until then."""
+    row = wh.fetchone(
+        "SELECT count(*), coalesce(sum(rows_loaded), 0), max(original_name) FROM ops.ledger"
+        " WHERE registry_id = ? AND entity = ? AND period = ? AND status = ? AND file_id <> ?",
+        [contract.registry_id, entity.name, delivery.period, LOADED, delivery.file_id])
+    if not row or not row[0] or not row[1]:
+        return
+    before, after = int(row[1]), len(parsed.accepted)
+    removed = before - after
+    limit = door.max_correction_removes_pct
+    if removed <= 0 or 100.0 * removed / before <= limit:
+        return
+    raise FileRejected(
+        "correction_removes_rows",
+        f"{delivery.original_name}: this correction for {delivery.period} would remove {removed} "
+        f"of the {before} rows loaded from {row[2]} ({100.0 * removed / before:.0f} %; it has "
+        f"{after} row(s) that can be loaded), more than the {limit:g} % a correction may remove "
+        f"(door.max_correction_removes_pct in expectations/{contract.registry_id}.yaml); "
+        "the earlier file stays loaded",
+        action="Ask the registry whether the export is complete. If the rows really are to go, "
+        "load it with `regbench quarantine release <sha256> --accept --note \"why\"`; "
+        "otherwise deliver the complete file.",
     )
 
 

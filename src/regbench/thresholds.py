@@ -70,6 +70,9 @@ class Door(_Strict):
     code_lists: DoorRule = DoorRule(max_violating_pct=0)
     ranges: DoorRule = DoorRule(max_violating_pct=0)
     future_dates: DoorRule = DoorRule(max_violating_pct=0)
+    # a correction (a new file for a period already loaded) that would remove more than this share
+    # of its predecessor's rows waits in quarantine until a person accepts it
+    max_correction_removes_pct: float = Field(50, ge=0, le=100)
     columns: dict[str, dict[Literal[DOOR_RULES], DoorRule]] = {}
 
     def rule(self, kind: str, column: str) -> DoorRule:

@@ -6,12 +6,13 @@ with the right rows or wait in quarantine with a reason; on both warehouses."""
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from test_ingest_robustness import (
     drop,
     export,
+    loaded_persons,
     pnr,
 )
 
@@ -66,3 +67,26 @@ def test_last_months_export_under_this_months_name_waits_and_this_month_stays(se
     assert "most rows are from 2024-09" in reason
     assert "is this the right file for 2024-10?" in reason
     assert _months(settings) == {"2024-09": 20, "2024-10": 20}
+
+
+def test_a_correction_that_removes_most_rows_waits_until_a_person_accepts_it(settings):
+    from regbench.quarantine import release
+
+    path = drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv", export(MONTH))
+    ingest_registry(settings, "palliativ")
+    path.write_bytes(export(MONTH[:1]))
+    os.utime(path)
+    ingest_registry(settings, "palliativ")
+    with Warehouse(settings) as wh:
+        rows = wh.fetchall("SELECT file_id, status, reason FROM ops.ledger ORDER BY received_at")
+    assert [s for _, s, _ in rows] == ["loaded", "quarantined"], rows
+    reason = rows[1][2]
+    assert "would remove 19 of the 20 rows" in reason and "50 %" in reason, reason
+    assert loaded_persons(settings) == 20
+    with Warehouse(settings, loader=True) as wh:
+        release(settings, wh, rows[1][0][:8], accept=True, note="the unit closed", now=datetime.now())
+    ingest_registry(settings, "palliativ")
+    with Warehouse(settings) as wh:
+        statuses = [s for (s,) in wh.fetchall("SELECT status FROM ops.ledger ORDER BY received_at")]
+    assert statuses == ["superseded", "loaded"]
+    assert loaded_persons(settings) == 1
