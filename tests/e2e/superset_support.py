@@ -26,7 +26,10 @@ USER_ROLES = {u["username"]: (u["role"], PASSWORDS[u["password_env"]])
 # registry -> the example user of its network
 NETWORK_USERS = {r: next(u for u, (role, _) in USER_ROLES.items() if role == network_role(r))
                  for r in spec.NETWORKS}
+# the registry manager the browser test signs in as (of njur: every registry-manager chart has
+# rows for it on the demo data) and the registry its role is confined to
 MANAGER = "maria.registerhallare"
+MANAGER_REGISTRY = "njur"
 # (registry, language) -> the names of its indicators, from the seed the marts publish them from
 INDICATOR_NAMES: dict = {}
 with (REPO / "dbt_project" / "seeds" / "indicators.csv").open(encoding="utf-8") as _f:

@@ -12,6 +12,7 @@ from superset_support import (
     CHROMIUM_ARGS,
     INDICATOR_NAMES,
     MANAGER,
+    MANAGER_REGISTRY,
     NETWORK_USERS,
     SHOTS,
     USER_ROLES,
@@ -29,9 +30,13 @@ def test_provisioning_twice_changes_nothing(superset):
     assert (first.dashboards, first.charts) == (12, 48)
     assert len(inv1["charts"]) == 48 and len(inv1["dashboards"]) == 12
     assert {slug for _, slug in inv1["dashboards"]} == {d.slug for d in spec.dashboards()}
-    assert len(first.roles_created) == 5 and len(first.users_created) == len(USER_ROLES) == 5
+    # a network role and a registry-manager role per registry, one row-level rule per registry
+    assert len(first.roles_created) == 2 * len(spec.NETWORKS)
+    assert len(first.rls_created) == len(spec.NETWORKS) and first.roles_removed == []
+    assert len(first.users_created) == len(USER_ROLES) == 5
     assert inv2 == inv1
-    assert (second.roles_created, second.rls_created, second.users_created) == ([], [], [])
+    assert (second.roles_created, second.roles_removed, second.rls_created,
+            second.users_created) == ([], [], [], [])
 
 
 def test_every_chart_returns_rows_through_the_chart_data_api(superset):
@@ -130,13 +135,16 @@ def browser():
 
 
 def _visible(who: str) -> list[spec.Dashboard]:
-    """What each user may open: admin everything, the registry manager everything but data
-    engineering, a network member its own network, always in every language."""
+    """What each user may open: admin everything, the registry manager its own registry's network
+    and the registry managers' dashboard, a network member its own network, always in every
+    language."""
     if who == "admin":
         return spec.dashboards()
     role, _ = USER_ROLES[who]
     if who == MANAGER:
-        return [d for d in spec.dashboards() if d.family != "datateknik"]
+        assert role == f"regbench_registerhallare_{MANAGER_REGISTRY}", role
+        return [d for d in spec.dashboards()
+                if d.family == "registerhallare" or d.registry_id == MANAGER_REGISTRY]
     return [d for d in spec.dashboards() if d.registry_id and network_role(d.registry_id) == role]
 
 

@@ -1,5 +1,12 @@
 """Provision Superset from the bundle: import the assets, then roles, row-level security and users.
 
+Every role deploy makes belongs to one registry and sees only that registry's rows: a network's
+role opens its network's dashboard, the registry's registry-manager role that one and the
+registry managers'; each may query exactly the datasets its dashboards read, with row-level
+security `registry_id = '<registry>'` on every one of them
+(docs/decisions/0021-registry-manager-roles.md). The data-engineering dashboard is for admins. The
+shared registry-manager role of earlier versions, which queried every registry, is removed.
+
 Idempotent: the assets API updates by UUID, and roles, rules and users are created only when
 missing and otherwise brought back to what the config says.
 """
@@ -17,16 +24,46 @@ import yaml
 from regbench.config import Settings
 from regbench.dashboards import bundle, spec
 from regbench.publish import LIVE_SCHEMA_PG
-from regbench.superset_api import SupersetClient
+from regbench.superset_api import SupersetAPIError, SupersetClient
 
-REGISTRY_MANAGER_ROLE = "regbench_registerhallare"
-ENGINEER_DATASETS = ["pub_ops_ingestion", "pub_ops_dq_results", "pub_ops_freshness"]
-MANAGER_DATASETS = ["pub_registrations", "pub_coverage", "pub_ops_unit_findings"]
-NETWORK_DATASETS = ["pub_indicator_overview", "pub_spc", "funnel_latest"]
+# Roles earlier versions made and deploy now removes: the one registry-manager role that queried
+# every registry's rows, with no row-level security (decision 0021).
+RETIRED_ROLES = ["regbench_registerhallare"]
+MANAGERS_DASHBOARD = "registerhallare"  # the registry managers' dashboard (family)
 
 
 def network_role(registry_id: str) -> str:
     return f"regbench_natverk_{registry_id}"
+
+
+def manager_role(registry_id: str) -> str:
+    return f"regbench_registerhallare_{registry_id}"
+
+
+def role_dashboards(registry_id: str) -> dict[str, list[spec.Dashboard]]:
+    """The registry's roles and the dashboards each may open, in every language."""
+    network = [d for d in spec.dashboards() if d.registry_id == registry_id]
+    managers = [d for d in spec.dashboards() if d.family == MANAGERS_DASHBOARD]
+    return {network_role(registry_id): network, manager_role(registry_id): network + managers}
+
+
+def datasets_read(dashboards: list[spec.Dashboard]) -> list[str]:
+    """Every dataset the charts and filters of these dashboards query: what a role that opens
+    them must be granted, and confined on."""
+    return sorted({c.dataset.name for d in dashboards for c in d.charts}
+                  | {dataset.name for d in dashboards for _, _, dataset in d.filters})
+
+
+def rls_column_problems(files: dict[str, dict]) -> list[str]:
+    """Every dataset a role is confined on must have the column its rule filters: a rule on a
+    dataset without it breaks every chart of that dataset for that role."""
+    columns = {f["table_name"]: {c["column_name"] for c in f.get("columns", [])}
+               for name, f in files.items() if name.startswith("datasets/")}
+    confined = sorted({n for r in spec.NETWORKS for dashboards in role_dashboards(r).values()
+                       for n in datasets_read(dashboards)})
+    return [f"dataset {n}: no registry_id column, which its row-level security filters on"
+            if n in columns else f"dataset {n}: not in the bundle"
+            for n in confined if "registry_id" not in columns.get(n, ())]
 
 
 @dataclass
@@ -34,6 +71,7 @@ class DeployReport:
     dashboards: int = 0
     charts: int = 0
     roles_created: list[str] = field(default_factory=list)
+    roles_removed: list[str] = field(default_factory=list)
     rls_created: list[str] = field(default_factory=list)
     users_created: list[str] = field(default_factory=list)
 
@@ -106,11 +144,11 @@ def _grant(client: SupersetClient, role_id: int, names: list[str], permissions: 
                 json={"permission_view_menu_ids": [permissions[n] for n in names]})
 
 
-def _ensure_rls(client: SupersetClient, name: str, clause: str, role_id: int, table_ids: list[int],
-                report: DeployReport) -> None:
-    body = {"name": name, "filter_type": "Regular", "clause": clause, "roles": [role_id],
+def _ensure_rls(client: SupersetClient, name: str, clause: str, role_ids: list[int],
+                table_ids: list[int], report: DeployReport) -> None:
+    body = {"name": name, "filter_type": "Regular", "clause": clause, "roles": role_ids,
             "tables": table_ids, "group_key": "registry",
-            "description": "regbench: a network sees only its registry's rows"}
+            "description": "regbench: a registry's roles see only its rows"}
     existing = _find(client, "rowlevelsecurity", "name", name)
     if existing:
         client.put(f"/api/v1/rowlevelsecurity/{existing['id']}", json=body)
@@ -128,27 +166,46 @@ def provision_access(client: SupersetClient, report: DeployReport) -> dict[str, 
     permissions = _datasource_permissions(client, ids)
     dashboards = _dashboard_ids(client)
     roles: dict[str, int] = {}
+    audience: dict[str, list[int]] = {d.slug: [] for d in spec.dashboards()}  # slug -> role ids
     for registry_id in spec.NETWORKS:
-        name = network_role(registry_id)
-        role_id = roles[name] = _ensure_role(client, name, report)
-        _grant(client, role_id, NETWORK_DATASETS, permissions)
-        _ensure_rls(client, f"regbench {registry_id}", f"registry_id = '{registry_id}'", role_id,
-                    [ids[n] for n in NETWORK_DATASETS], report)
-    manager = roles[REGISTRY_MANAGER_ROLE] = _ensure_role(client, REGISTRY_MANAGER_ROLE, report)
-    _grant(client, manager, NETWORK_DATASETS + MANAGER_DATASETS, permissions)
-    # Dashboard RBAC: a network's dashboard, in every language, is visible to its role, the
-    # registry managers and admins only; the registry managers' to them; data engineering to admins.
-    for dash in spec.dashboards():
-        if dash.slug not in dashboards:
-            continue
-        if dash.registry_id:
-            role_ids = [roles[network_role(dash.registry_id)], manager]
-        elif dash.family == "registerhallare":
-            role_ids = [manager]
-        else:
-            role_ids = []  # data engineering: admins
-        client.put(f"/api/v1/dashboard/{dashboards[dash.slug]}", json={"roles": role_ids})
+        confined: set[int] = set()
+        for name, opens in role_dashboards(registry_id).items():
+            roles[name] = _ensure_role(client, name, report)
+            granted = datasets_read(opens)
+            _grant(client, roles[name], granted, permissions)
+            confined |= {ids[n] for n in granted}
+            for dash in opens:
+                audience[dash.slug].append(roles[name])
+        # one rule for both of the registry's roles, on every dataset either may query
+        _ensure_rls(client, f"regbench {registry_id}", f"registry_id = '{registry_id}'",
+                    [roles[n] for n in role_dashboards(registry_id)], sorted(confined), report)
+    # Dashboard RBAC: each dashboard, in every language, to the roles that open it (a network's
+    # to its network and its registry's managers, the registry managers' to every registry's
+    # managers, each seeing its own rows there) and admins; data engineering to admins only.
+    for slug, role_ids in audience.items():
+        if slug in dashboards:
+            client.put(f"/api/v1/dashboard/{dashboards[slug]}", json={"roles": role_ids})
+    _retire_roles(client, report)
     return roles
+
+
+def _retire_roles(client: SupersetClient, report: DeployReport) -> None:
+    """Remove the roles earlier versions made that see more than one registry. Its permissions go
+    first, so that if Superset refuses the delete the role is left able to query nothing; its
+    users keep their other roles (a user of the users file gets its new role from it)."""
+    for name in RETIRED_ROLES:
+        role = _find(client, "security/roles", "name", name)
+        if role is None:
+            continue
+        client.post(f"/api/v1/security/roles/{role['id']}/permissions",
+                    json={"permission_view_menu_ids": []})
+        try:
+            client.delete(f"/api/v1/security/roles/{role['id']}")
+        except SupersetAPIError as e:
+            report.roles_removed.append(f"{name} (its permissions removed; Superset refused to"
+                                        f" delete it: HTTP {e.status_code})")
+        else:
+            report.roles_removed.append(name)
 
 
 def provision_users(client: SupersetClient, users_file: Path, roles: dict[str, int],
@@ -158,6 +215,10 @@ def provision_users(client: SupersetClient, users_file: Path, roles: dict[str, i
     gamma = _find(client, "security/roles", "name", "Gamma")
     for user in config.get("users", []):
         role = user["role"]
+        if role in RETIRED_ROLES:
+            raise ValueError(f"{users_file}: user {user['username']!r} has role {role!r}, which saw"
+                             " every registry and is gone (docs/decisions/0021): give the user"
+                             f" {manager_role('<registry>')} of the registry they manage")
         if role not in roles:
             raise ValueError(f"{users_file}: user {user['username']!r} has unknown role {role!r};"
                              f" known: {', '.join(sorted(roles))}")
@@ -179,7 +240,7 @@ def provision_users(client: SupersetClient, users_file: Path, roles: dict[str, i
 def deploy(client: SupersetClient, settings: Settings, bundle_dir: Path,
            users_file: Path | None = None) -> DeployReport:
     files = bundle.read(bundle_dir)
-    wrong = bundle.problems(files)
+    wrong = bundle.problems(files) + rls_column_problems(files)
     if wrong:
         raise RuntimeError("the dashboards bundle is not deployable:\n  " + "\n  ".join(wrong))
     import_bundle(client, settings, files)
