@@ -18,6 +18,7 @@ import pandas as pd
 
 from regbench import raw_changes
 from regbench.contracts import Contract, Entity
+from regbench.parsing import CENTURY_READINGS
 from regbench.redaction import redact
 from regbench.warehouse import Warehouse
 
@@ -32,6 +33,9 @@ class OptoutResult:
     persons: int      # distinct persons on the list
     new: int          # of them, not opted out by an earlier list
     unmatched: int    # of the new ones, with no registration in any raw table of the registry
+    # of the unmatched: (row, birth year as written, birth year with +) of a 10-digit number
+    # written with - whose + reading (100 years older) is a registered person
+    century: tuple[tuple[int, int, int], ...] = ()
 
 
 def registration_tables(contract: Contract) -> list[tuple[str, Entity]]:
@@ -39,8 +43,17 @@ def registration_tables(contract: Contract) -> list[tuple[str, Entity]]:
 
 
 def apply_optout_list(wh: Warehouse, contract: Contract, file_id: str, persons: pd.Series,
-                      now: datetime) -> OptoutResult:
-    """Record the list's persons and remove their rows from every raw table; in one transaction."""
+                      now: datetime,
+                      century: dict[int, tuple[str, int, int]] | None = None) -> OptoutResult:
+    """Record the list's persons and remove their rows from every raw table; in one transaction.
+
+    `century` (default: what the parser keeps in `persons.attrs`, see
+    parsing._century_readings): for rows written as 10 digits with -, the + reading. When the
+    person as written matches nobody but the + reading is registered, the opt-out is not moved to
+    that person (consent is not guessed): the row is counted in the result and named in the
+    list's notice."""
+    if century is None:
+        century = persons.attrs.get(CENTURY_READINGS, {})
     new = pd.DataFrame({"person_id": persons.dropna().drop_duplicates()})
     listed = len(new)
     new["registry_id"] = contract.registry_id
@@ -61,7 +74,23 @@ def apply_optout_list(wh: Warehouse, contract: Contract, file_id: str, persons: 
                     [contract.registry_id, file_id]))
         for table, entity in registration_tables(contract):
             remove_opted_out(wh, contract.registry_id, table, entity, file_id, now, only_file=None)
-    result = OptoutResult(listed, len(new), len(new) - len(matched & set(new["person_id"])))
+    unmatched = set(new["person_id"]) - matched
+    suspects = {row: c for row, c in century.items()
+                if row in persons.index and persons[row] in unmatched}
+    registered_older: set[str] = set()
+    if suspects:
+        older = sorted({pseudonym for pseudonym, _, _ in suspects.values()})
+        marks = ", ".join("?" for _ in older)
+        for table, _ in registration_tables(contract):
+            registered_older.update(p for (p,) in wh.fetchall(
+                f"SELECT DISTINCT person_id FROM {table} WHERE person_id IN ({marks})", older))
+    result = OptoutResult(listed, len(new), len(unmatched), tuple(
+        (row, year, older_year) for row, (pseudonym, year, older_year) in sorted(suspects.items())
+        if pseudonym in registered_older))
+    if result.century:
+        log.warning("%s: %d person(s) on an opt-out list written with - match nobody, but the same "
+                    "digits with + (100 years older) are registered; not removed",
+                    contract.registry_id, len(result.century))
     log.info("%s: %d person(s) opted out, %d of them match no registration", contract.registry_id,
              result.new, result.unmatched)
     return result
@@ -73,9 +102,17 @@ def report_unmatched(wh: Warehouse, contract: Contract, original_name: str,
     if not result.unmatched:
         return
     message = (f"{result.unmatched} of {result.persons} person(s) on this opt-out list match no "
-               "registration in the warehouse: check their personnummer with the registry (a "
-               "typo opts out nobody). They are kept as opted out, so later deliveries of them "
-               "are left out all the same.")
+               "registration in the warehouse, so nobody was removed for them: check their "
+               "personnummer with the registry, since with a typo the person meant is still "
+               "registered; deliver the corrected numbers on a new list.")
+    if result.persons > result.new:
+        message += (f" {result.persons - result.new} person(s) on it were already opted out by an "
+                    "earlier list and are not counted again.")
+    for row, year, older in result.century:
+        message += (f" Row {row} is written with - (a person born {year}), but the person with "
+                    f"the same digits born {older} is registered: if the list means that "
+                    "person, write the number with + (YYMMDD+NNNC) or in 12 digits (YYYYMMDDNNNC) "
+                    "and deliver the list again; nobody was removed for this row.")
     wh.execute(
         "INSERT INTO ops.inbox_notices (location, name, kind, registry_id, message, first_seen,"
         " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location, name, kind) DO UPDATE"

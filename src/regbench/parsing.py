@@ -119,6 +119,7 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
         )
     fmt = contract.format_of(entity)
     notes: list[str] = []
+    century: dict[int, tuple[str, int, int]] = {}
     uncomputed: dict[int, list[tuple[int, str]]] = {}  # workbook cells whose formula has no value
     kind = compression_of(data)
     if kind is not None and not (kind == "zip" and path.suffix.lower() == ".xlsx"):
@@ -204,6 +205,8 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
                     problems.append((in_clear, col.name, "personnummer_in_column"))
                 raw = raw.where(~in_clear, None)  # not even in the frame the door checks see
         if col.type is ColumnType.PERSONNUMMER:
+            if entity.role == "optouts":
+                century = _century_readings(raw, pseudonymiser, today)
             persons, bad, born = _persons(raw, pseudonymiser, today)
             out.update(persons)
             for rule, mask in bad.items():
@@ -218,6 +221,10 @@ def _parse(data: bytes, path: Path, name: str, contract: Contract, entity: Entit
     step.now = "checking dates and duplicates"
     problems.extend(_impossible_dates(out, entity, born, today))
     frame = pd.DataFrame(out, index=body.index)
+    if entity.role == "optouts":
+        # kept beside the frame, not in it: the opt-out is never applied to the + reading, only
+        # warned about (optouts.apply_optout_list); attrs follow the frame's row and column slices
+        frame.attrs[CENTURY_READINGS] = century
     rejects, rejected_rows = _collect(problems)
     if repeated:
         # the header again (two files concatenated): one clear reason, not a rule per column
@@ -621,6 +628,34 @@ def _person(value: str, pseudonymiser: Pseudonymiser, today: date, pnr: Pnr | No
     born = pnr.birth_date
     return (pseudonymiser.pseudonym(pnr), pnr.kind.value, born.year if born else None, pnr.sex, born,
             None)
+
+
+# frame.attrs key of an opt-out list: row -> (pseudonym of the + reading, birth year as written,
+# birth year with +) for 10-digit numbers written with - or no separator
+CENTURY_READINGS = "century_readings"
+_TEN_WITH_DASH = re.compile(r"(\d{6})-?(\d{4})")
+
+
+def _century_readings(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date
+                      ) -> dict[int, tuple[str, int, int]]:
+    """For each 10-digit personnummer written with - (or without separator) whose reading with +
+    (the same digits, 100 years older) is a valid personnummer too: that reading's pseudonym and
+    both birth years. A person of 100 or more written with - instead of + reads as a child; the
+    opt-out list's handling decides what to say when only the + reading is registered."""
+    found: dict[int, tuple[str, int, int]] = {}
+    for row, value in raw.dropna().items():
+        m = _TEN_WITH_DASH.fullmatch(re.sub(r"\s+", "", str(value)))
+        if m is None:
+            continue
+        try:
+            written = parse_pnr(f"{m.group(1)}-{m.group(2)}", today=today)
+            older = parse_pnr(f"{m.group(1)}+{m.group(2)}", today=today)
+        except InvalidPersonnummer:
+            continue
+        if written.birth_date and older.birth_date and written.birth_date != older.birth_date:
+            found[int(row)] = (pseudonymiser.pseudonym(older), written.birth_date.year,
+                               older.birth_date.year)
+    return found
 
 
 def _persons(raw: pd.Series, pseudonymiser: Pseudonymiser, today: date):
