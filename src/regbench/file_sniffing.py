@@ -253,6 +253,48 @@ UNCOMPRESSED = ("Deliver the uncompressed CSV, or ask the platform team to allow
                 "in the registry's contract (format: compression).")
 
 
+# a compressed file's usual name endings, by the format `compression_of` names
+_COMPRESSED_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zip": "zip", ".bz2": "bzip2",
+                        ".xz": "xz", ".7z": "7z", ".zst": "zstd"}
+
+
+def compressed_name(name: str, contract) -> tuple[str, str] | None:
+    """(message, action) for a file whose name matches none of the contract's names only because
+    it ends in a compression suffix (`palliativ_dodsfall_2024-03.csv.gz`): it is compressed, and
+    the contract's `format.compression` says whether such a delivery is unpacked. None otherwise.
+    For the `unknown_file_name` reason, which would else call it a wrong name."""
+    lower = name.lower()
+    suffix = next((s for s in _COMPRESSED_SUFFIXES if lower.endswith(s)), None)
+    if suffix is None:
+        return None
+    inner = name[:-len(suffix)]
+    entity = next((e for e in contract.entities if e.match(inner) is not None), None)
+    if entity is None:
+        return None
+    kind = _COMPRESSED_SUFFIXES[suffix]
+    allowed = contract.format_of(entity).compression
+    if kind not in ("gzip", "zip"):
+        can = "regbench unpacks gzip and zip only"
+    elif allowed == kind:
+        can = f"the contract accepts {kind} but under the uncompressed name"
+    else:
+        can = (f"the registry's contract ({contract.registry_id}, format.compression: {allowed}) "
+               f"does not accept {kind}")
+    message = (f"{name}: the name is not wrong, the file is {kind}-compressed (its name ends in "
+               f"{suffix}; without it, {inner} is a name the contract expects); {can}")
+    if kind in ("gzip", "zip") and allowed == kind:
+        action = (f"Deliver it named {inner} (regbench recognises {kind} by its bytes and unpacks "
+                  "it), or uncompressed.")
+    elif kind in ("gzip", "zip"):
+        action = (f"Deliver the uncompressed file as {inner}, or ask the platform team to set "
+                  f"format.compression: {kind} in the registry's contract and deliver it named "
+                  f"{inner}.")
+    else:
+        action = f"Deliver the uncompressed file as {inner} (or gzip-compressed, if the contract "\
+                 "allows it)."
+    return message, action
+
+
 def compression_of(data: bytes) -> str | None:
     """The compression format whose magic bytes start `data`, if any."""
     return next((kind for magic, kind in _MAGIC if magic.match(data)), None)

@@ -126,3 +126,17 @@ def test_an_excel_workbook_named_csv_is_named_so(tmp_path):
         load(tmp_path, zipped(("[Content_Types].xml", b"<x/>"), ("xl/workbook.xml", b"<x/>")))
     assert err.value.rule == "compressed_file"
     assert "Excel" in err.value.message
+
+
+# --- outside review, item 5c: a compressed file named .csv.gz -----------------------------------
+
+def test_a_csv_gz_name_is_called_compressed_and_says_how_the_contract_can_accept_it():
+    from test_parsing import PALL
+
+    from regbench.file_sniffing import compressed_name
+    message, action = compressed_name("palliativ_dodsfall_2024-03.csv.gz", PALL)
+    assert "gzip-compressed" in message and "palliativ_dodsfall_2024-03.csv" in message
+    assert "format.compression" in message + action
+    assert "palliativ_dodsfall_2024-03.csv" in action
+    assert compressed_name("palliativ_dodsfall_2024-03.csv", PALL) is None
+    assert compressed_name("annat_2024-03.csv.gz", PALL) is None
