@@ -519,6 +519,7 @@ def dashboards_deploy(
         report = deploy(client, settings, _bundle_dir(), users)
     console.print(f"deployed {report.dashboards} dashboards and {report.charts} charts to {url}; "
                   f"roles created: {report.roles_created or 'none'}; "
+                  f"roles removed: {report.roles_removed or 'none'}; "
                   f"users created: {report.users_created or 'none'}")
 
 
