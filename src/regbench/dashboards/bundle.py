@@ -72,22 +72,34 @@ def _query_filters(adhoc: list[dict]) -> tuple[list[dict], str]:
     return simple, " AND ".join(sql)
 
 
+def _query(columns: list, metrics: list, adhoc: list, row_limit: int) -> dict:
+    filters, where_sql = _query_filters(adhoc)
+    return {
+        "columns": columns, "metrics": metrics, "filters": filters,
+        "extras": {"where": where_sql, "having": ""}, "orderby": [],
+        "row_limit": row_limit, "annotation_layers": [],
+        "url_params": {}, "custom_params": {}, "custom_form_data": {},
+    }
+
+
 def _chart_yaml(chart: spec.Chart) -> dict:
     params = {"viz_type": chart.viz_type, **chart.params}
-    if chart.viz_type in _TIMESERIES:
+    if chart.viz_type in _TIMESERIES or chart.viz_type == "mixed_timeseries":
         params["metrics"] = chart.metrics
+    if chart.viz_type == "mixed_timeseries":
+        params["metrics_b"] = chart.metrics_b
+        params.setdefault("adhoc_filters_b", [])
     params.setdefault("adhoc_filters", [])
-    filters, where_sql = _query_filters(params["adhoc_filters"])
-    # The saved query the chart-data API runs; the importer fills in the dataset's id.
+    # The saved query the chart-data API runs (a mixed chart's two); the importer fills in the
+    # dataset's id.
+    queries = [_query(chart.columns, chart.metrics, params["adhoc_filters"],
+                      params.get("row_limit", 10000))]
+    if chart.viz_type == "mixed_timeseries":
+        queries.append(_query(chart.columns_b, chart.metrics_b, params["adhoc_filters_b"],
+                              params.get("row_limit_b", 10000)))
     query_context = {
         "force": False, "result_format": "json", "result_type": "full",
-        "queries": [{
-            "columns": chart.columns, "metrics": chart.metrics, "filters": filters,
-            "extras": {"where": where_sql, "having": ""}, "orderby": [],
-            "row_limit": params.get("row_limit", 10000), "annotation_layers": [],
-            "url_params": {}, "custom_params": {}, "custom_form_data": {},
-        }],
-        "form_data": params,
+        "queries": queries, "form_data": params,
     }
     return {
         "slice_name": chart.title, "description": None, "certified_by": None,
@@ -137,16 +149,39 @@ def _position(dash: spec.Dashboard) -> dict:
                      "type": "CHART"}
         pos[row]["children"].append(node)
         used += chart.width
+    if dash.notes:
+        # how to read the charts and what each indicator counts: beside the last chart when the
+        # row has room, else below
+        notes = f"MARKDOWN-{dash.slug}-notes"
+        if used > 6:
+            n += 1
+            row = f"ROW-{dash.slug}-{n}"
+            pos[row] = {"children": [], "id": row,
+                        "meta": {"background": "BACKGROUND_TRANSPARENT"},
+                        "parents": ["ROOT_ID", "GRID_ID"], "type": "ROW"}
+            pos["GRID_ID"]["children"].append(row)
+            used = 0
+        pos[row]["children"].append(notes)
+        pos[notes] = {"children": [], "id": notes, "parents": ["ROOT_ID", "GRID_ID", row],
+                      "meta": {"code": dash.notes, "height": dash.charts[-1].height,
+                               "width": 12 - used},
+                      "type": "MARKDOWN"}
     return pos
 
 
-def _dashboard_yaml(dash: spec.Dashboard) -> dict:
+def _filter_id(dash: spec.Dashboard, column: str) -> str:
+    return f"NATIVE_FILTER-{spec.stable_uuid('filter', dash.slug + column)[:12]}"
+
+
+def _dashboard_yaml(dash: spec.Dashboard, label_colors: dict | None = None) -> dict:
     native = []
     for label, column, ds in dash.filters:
-        # one indicator at a time: a funnel or a trend mixing indicators means nothing
-        one = column.startswith("indicator_")
+        # one indicator at a time: a funnel or a trend mixing indicators means nothing; one unit
+        # in a trend, one registry in the registry managers' heatmap
+        one = column.startswith("indicator_") or column in dash.single_filters
+        parent = dash.cascade.get(column)
         native.append({
-            "id": f"NATIVE_FILTER-{spec.stable_uuid('filter', dash.slug + column)[:12]}",
+            "id": _filter_id(dash, column),
             "name": label, "filterType": "filter_select", "type": "NATIVE_FILTER",
             "targets": [{"column": {"name": column}, "datasetUuid": ds.uuid}],
             "controlValues": {"enableEmptyFilter": one, "defaultToFirstItem": one,
@@ -156,7 +191,8 @@ def _dashboard_yaml(dash: spec.Dashboard) -> dict:
             **({"adhoc_filters": [spec.where("registry_id", dash.registry_id)]}
                if dash.registry_id else {}),
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
+            "cascadeParentIds": [_filter_id(dash, parent)] if parent else [],
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
             "description": "",
         })
     return {
@@ -164,8 +200,9 @@ def _dashboard_yaml(dash: spec.Dashboard) -> dict:
         "certified_by": None, "certification_details": None, "published": True,
         "uuid": dash.uuid, "version": VERSION, "position": _position(dash),
         "metadata": {
-            "color_scheme": "supersetColors", "refresh_frequency": 0,
-            "expanded_slices": {}, "label_colors": {}, "timed_refresh_immune_slices": [],
+            "color_scheme": dash.color_scheme, "refresh_frequency": 0,
+            "expanded_slices": {}, "label_colors": {**dash.label_colors, **(label_colors or {})},
+            "timed_refresh_immune_slices": [],
             "cross_filters_enabled": False, "default_filters": "{}",
             "native_filter_configuration": native, "shared_label_colors": [],
             "chart_configuration": {}, "global_chart_configuration": {},
@@ -200,12 +237,20 @@ def render_files(published_duckdb: Path) -> dict[str, dict]:
     try:
         for ds in datasets.values():
             files[f"datasets/{_slug(spec.DATABASE_NAME)}/{ds.name}.yaml"] = _dataset_yaml(con, ds)
+        # the units of each network (the units seed, published), for the funnel's colours
+        units: dict[str, list[str]] = {}
+        for registry_id, unit_name in con.execute(
+                f"SELECT DISTINCT registry_id, unit_name FROM {spec.SCHEMA}.pub_units"
+                " WHERE unit_name IS NOT NULL ORDER BY 1, 2").fetchall():
+            units.setdefault(registry_id, []).append(unit_name)
     finally:
         con.close()
     for d in dashboards:
         for c in d.charts:
             files[f"charts/{c.key}.yaml"] = _chart_yaml(c)
-        files[f"dashboards/{d.slug}.yaml"] = _dashboard_yaml(d)
+        colours = (spec.network_label_colors(units.get(d.registry_id, []), d.lang)
+                   if d.registry_id else {})
+        files[f"dashboards/{d.slug}.yaml"] = _dashboard_yaml(d, colours)
     return files
 
 

@@ -112,6 +112,47 @@ ENGLISH = {
     "Senast inlästa period": "Last period loaded",
     "Filer i karantän": "Files in quarantine",
     "Mottagna filer": "Files received",
+    # funnel plot (issue 20): limit curves, national rate, units marked by the limit they cross
+    "Riket (nationell andel)": "Sweden (national proportion)",
+    " (utanför 95 %)": " (outside 95 %)",
+    " (utanför 99,8 %)": " (outside 99.8 %)",
+    "Andel per enhet": "Proportion per unit",
+    # trend: one unit at a time, Anhøj's run rules marked on the points
+    "Trend för en enhet i taget: välj enhet i filtret \"Enhet (trend)\"":
+        "Trend for one unit at a time: choose it in the filter \"Unit (trend)\"",
+    "Enhet (trend)": "Unit (trend)",
+    "Median": "Median",
+    "Punkt utanför styrgränserna": "Point outside the control limits",
+    "Anhøj-signal: för lång serie på samma sida om medianen":
+        "Anhøj signal: run too long on one side of the median",
+    "Anhøj-signal: för få korsningar av medianen": "Anhøj signal: too few crossings of the median",
+    "Ingen Anhøj-signal (slumpmässig variation)": "No Anhøj signal (random variation)",
+    "För kort serie för serieregler (färre än 10 månader)":
+        "Series too short for run rules (fewer than 10 months)",
+    # map and its colour scale
+    "**Kartan**: färgskala från ljusblått (lägsta andelen bland regionerna) till mörkblått"
+    " (högsta); håll muspekaren över en region för dess andel. Vit region: inget publicerat"
+    " värde.":
+        "**The map**: colour scale from light blue (the lowest proportion among the regions) to"
+        " dark blue (the highest); hover over a region for its proportion. White region: no"
+        " published value.",
+    # target levels in words (as Vården i siffror)
+    "Måluppfyllelse": "Target attainment",
+    "Hög måluppfyllelse": "High target attainment",
+    "Måttlig måluppfyllelse": "Moderate target attainment",
+    "Låg måluppfyllelse": "Low target attainment",
+    "95 % KI": "95 % CI",
+    "Täckningsgrad %": "Coverage %",
+    "Fullständighet %": "Completeness %",
+    "Saknade fall kan ändra nivån": "Missing cases could change the level",
+    "Ja": "Yes",
+    "Rangordning": "Ranking",
+    "Enheterna kan inte rangordnas på denna indikator":
+        "Units cannot be ranked on this indicator",
+    # registry managers
+    "Registrering per enhet och månad, ett register i taget: välj register i filtret.":
+        "Registrations per unit and month, one registry at a time: choose the registry in the"
+        " filter.",
 }
 
 # How a column is labelled where a chart shows its name (table headers, pivot rows).
@@ -128,7 +169,156 @@ COLUMN_LABELS = {
     "last_received_at": "Senast mottagen", "days_since_delivery": "Dagar sedan leverans",
     "last_period_loaded": "Senast inlästa period", "files_in_quarantine": "Filer i karantän",
     "files_received": "Mottagna filer",
+    "target_text": "Måluppfyllelse", "ci_text": "95 % KI", "coverage_pct": "Täckningsgrad %",
+    "completeness_pct": "Fullständighet %", "missing_text": "Saknade fall kan ändra nivån",
+    "rank_text": "Rangordning",
 }
+
+
+# What each indicator counts (issue 20: "explain each indicator on the dashboard"): numerator and
+# denominator in words. Name, direction and target levels come from the seed the marts read
+# (dbt_project/seeds/indicators.csv), so the text cannot drift from the targets in use; the seed
+# has no numerator/denominator columns and a new seed column needs `dbt seed --full-refresh` on
+# every warehouse, so the words live here, with their English.
+INDICATOR_TEXTS = {
+    "brytpunktssamtal": ("Väntade dödsfall med dokumenterat brytpunktssamtal", "Väntade dödsfall"),
+    "smartskattning": ("Väntade dödsfall där smärtan skattats med validerat instrument sista"
+                       " levnadsveckan", "Väntade dödsfall"),
+    "munhalsa": ("Väntade dödsfall där munhälsan bedömts sista levnadsveckan", "Väntade dödsfall"),
+    "vid_behov_opioid": ("Väntade dödsfall med individuell vid behov-ordination av opioid mot"
+                         " smärta", "Väntade dödsfall"),
+    "vid_behov_angest": ("Väntade dödsfall med individuell vid behov-ordination av"
+                         " ångestdämpande", "Väntade dödsfall"),
+    "trycksar_fri": ("Väntade dödsfall utan trycksår grad 2–4 sista levnadsveckan",
+                     "Väntade dödsfall"),
+    "avf_vid_hd_start": ("Patienter med AV-fistel eller graft som access vid första hemodialysen",
+                         "Patienter som startar hemodialys"),
+    "cvk_prevalent": ("Patienter med central dialyskateter som access vid årets slut",
+                      "Prevalenta hemodialyspatienter vid årets slut"),
+    "pd_vid_start": ("Patienter med peritonealdialys som första dialysform",
+                     "Patienter som startar dialys"),
+    "karotis_14d": ("Operationer inom 14 dagar från indexsymtom",
+                    "Operationer för symtomgivande karotisstenos"),
+    "aaa_mort_30d": ("Döda inom 30 dagar efter operationen",
+                     "Elektiva operationer för bukaortaaneurysm"),
+    "mdk": ("Patienter diskuterade vid multidisciplinär konferens före behandling",
+            "Patienter som startar behandling"),
+    "ledtid_svf": ("Patienter vars behandling startade inom vårdförloppets ledtid",
+                   "Patienter i standardiserat vårdförlopp"),
+    "kontaktssk": ("Patienter med namngiven kontaktsjuksköterska", "Nydiagnostiserade patienter"),
+}
+ENGLISH.update({
+    "Väntade dödsfall med dokumenterat brytpunktssamtal":
+        "Expected deaths with a documented end-of-life conversation",
+    "Väntade dödsfall": "Expected deaths",
+    "Väntade dödsfall där smärtan skattats med validerat instrument sista levnadsveckan":
+        "Expected deaths whose pain was assessed with a validated instrument in the last week",
+    "Väntade dödsfall där munhälsan bedömts sista levnadsveckan":
+        "Expected deaths whose oral health was assessed in the last week",
+    "Väntade dödsfall med individuell vid behov-ordination av opioid mot smärta":
+        "Expected deaths with an individual as-needed prescription of an opioid for pain",
+    "Väntade dödsfall med individuell vid behov-ordination av ångestdämpande":
+        "Expected deaths with an individual as-needed prescription of an anxiolytic",
+    "Väntade dödsfall utan trycksår grad 2–4 sista levnadsveckan":
+        "Expected deaths without pressure ulcers of grade 2–4 in the last week",
+    "Patienter med AV-fistel eller graft som access vid första hemodialysen":
+        "Patients with an AV fistula or graft as access at the first haemodialysis",
+    "Patienter som startar hemodialys": "Patients starting haemodialysis",
+    "Patienter med central dialyskateter som access vid årets slut":
+        "Patients with a central venous catheter as access at the end of the year",
+    "Prevalenta hemodialyspatienter vid årets slut":
+        "Prevalent haemodialysis patients at the end of the year",
+    "Patienter med peritonealdialys som första dialysform":
+        "Patients with peritoneal dialysis as first dialysis modality",
+    "Patienter som startar dialys": "Patients starting dialysis",
+    "Operationer inom 14 dagar från indexsymtom": "Operations within 14 days of the index symptom",
+    "Operationer för symtomgivande karotisstenos": "Operations for symptomatic carotid stenosis",
+    "Döda inom 30 dagar efter operationen": "Deaths within 30 days of the operation",
+    "Elektiva operationer för bukaortaaneurysm":
+        "Elective operations for abdominal aortic aneurysm",
+    "Patienter diskuterade vid multidisciplinär konferens före behandling":
+        "Patients discussed at a multidisciplinary conference before treatment",
+    "Patienter som startar behandling": "Patients starting treatment",
+    "Patienter vars behandling startade inom vårdförloppets ledtid":
+        "Patients whose treatment started within the pathway's lead time",
+    "Patienter i standardiserat vårdförlopp": "Patients in a standardised care pathway",
+    "Patienter med namngiven kontaktsjuksköterska": "Patients with a named contact nurse",
+    "Nydiagnostiserade patienter": "Newly diagnosed patients",
+    # the notes under a network's charts
+    "Så läses tavlan": "How to read this dashboard",
+    "**Trattdiagrammet** visar varje enhets andel (punkt) mot antalet patienter. Kurvorna är"
+    " 95 %- och 99,8 %-gränserna runt riksandelen (mittlinjen): en enhet utanför 95 % är"
+    " orange, utanför 99,8 % röd. Håll muspekaren över en punkt för enhet, andel och antal.":
+        "**The funnel plot** shows each unit's proportion (dot) against its number of patients."
+        " The curves are the 95 % and 99.8 % limits around the national proportion (the middle"
+        " line): a unit outside 95 % is orange, outside 99.8 % red. Hover over a dot for the"
+        " unit, its proportion and its number of patients.",
+    "**Trenden** visar en enhet i taget (filtret \"Enhet (trend)\", förvalt den första i"
+    " bokstavsordning; Superset kan inte förvälja den inloggades egen enhet). Punkternas färg"
+    " är Anhøjs seriereglers bedömning; en serie kortare än 10 månader bedöms inte.":
+        "**The trend** shows one unit at a time (the filter \"Unit (trend)\", preset to the"
+        " first in alphabetical order; Superset cannot preset the signed-in user's own unit)."
+        " The dots' colour is the verdict of Anhøj's run rules; a series shorter than 10 months"
+        " is not judged.",
+    "**Måluppfyllelse** som i Vården i siffror: grön hög, gul måttlig, röd låg. Täckningsgrad"
+    " och fullständighet står bredvid värdet; \"Saknade fall kan ändra nivån\" betyder att"
+    " nivån kunde bli en annan om de saknade fallen räknades med. Där enheterna inte kan"
+    " rangordnas är skillnaderna mellan dem till största delen slump: jämför inte"
+    " placeringar.":
+        "**Target attainment** as in Vården i siffror: green high, yellow moderate, red low."
+        " Coverage and completeness stand beside the value; \"Missing cases could change the"
+        " level\" means the level could differ if the missing cases were counted. Where units"
+        " cannot be ranked, the differences between them are mostly chance: do not compare"
+        " positions.",
+    "Indikatorerna": "The indicators",
+    "täljare": "numerator",
+    "nämnare": "denominator",
+    "mål": "target",
+    "källa": "source",
+    "minst {high}": "at least {high}",
+    "högst {high}": "at most {high}",
+    "hög måluppfyllelse minst {high}, låg under {low}":
+        "high attainment at least {high}, low below {low}",
+    "hög måluppfyllelse högst {high}, låg över {low}":
+        "high attainment at most {high}, low above {low}",
+})
+
+
+def _percent(value: float, lang: str) -> str:
+    text = f"{value * 100:g}"
+    return (text.replace(".", ",") if lang == "sv" else text) + " %"
+
+
+def indicator_notes(registry_id: str, registry_name: str, lang: str,
+                    seed: list[dict] | None = None) -> str:
+    """Markdown: each of a network's indicators with its numerator, denominator, target and
+    source, the targets from the indicator seed."""
+    lines = [f"**{tr('Indikatorerna', lang)}**", ""]
+    for row in seed if seed is not None else _indicator_seed():
+        if row["registry_id"] != registry_id:
+            continue
+        numerator, denominator = INDICATOR_TEXTS[row["indicator_id"]]
+        high, low = float(row["target_high"]), float(row["target_low"])
+        higher = row["direction"] == "higher"
+        if high == low:
+            target = tr("minst {high}" if higher else "högst {high}", lang)
+        else:
+            target = tr("hög måluppfyllelse minst {high}, låg under {low}" if higher
+                        else "hög måluppfyllelse högst {high}, låg över {low}", lang)
+        target = target.format(high=_percent(high, lang), low=_percent(low, lang))
+        lines.append(f"- **{row[f'name_{lang}']}**: {tr('täljare', lang)}: {tr(numerator, lang)};"
+                     f" {tr('nämnare', lang)}: {tr(denominator, lang)}; {tr('mål', lang)}:"
+                     f" {target}; {tr('källa', lang)}: {tr(registry_name, lang)}.")
+    return "\n".join(lines)
+
+
+def _indicator_seed() -> list[dict]:
+    import csv
+    from pathlib import Path
+
+    seed = Path(__file__).resolve().parents[3] / "dbt_project" / "seeds" / "indicators.csv"
+    with seed.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
 
 
 # The switch link to a twin names its language in that language.
@@ -176,6 +366,9 @@ class Chart:
     params: dict
     columns: list = field(default_factory=list)  # what the saved query asks for (chart-data API)
     metrics: list = field(default_factory=list)
+    # a mixed chart's second query (mixed_timeseries: query B, drawn with its own series type)
+    columns_b: list = field(default_factory=list)
+    metrics_b: list = field(default_factory=list)
     width: int = 6
     height: int = 50
 
@@ -193,6 +386,18 @@ class Dashboard:
     filters: list[tuple[str, str, Dataset]]  # (label, column, dataset)
     registry_id: str | None = None  # a network dashboard belongs to one registry's role
     intro: str = ""  # markdown above the charts, in the dashboard's language
+    notes: str = ""  # markdown below the charts (how to read them, what each indicator counts)
+    # single-value, required filters that start on their first value (by column)
+    single_filters: tuple[str, ...] = ()
+    # filter column -> chart keys it deliberately does not reach (their dataset lacks the column)
+    filter_exempt: dict = field(default_factory=dict)
+    # filter column -> the column of the filter whose choice narrows its options
+    cascade: dict = field(default_factory=dict)
+    # series label -> colour, the same on every instance (Superset's dashboard label_colors)
+    label_colors: dict = field(default_factory=dict)
+    # None lets a chart keep its own colours: with a dashboard scheme Superset 6.1 paints the
+    # country map categorically (one colour per region, no scale)
+    color_scheme: str | None = "supersetColors"
 
     @property
     def slug(self) -> str:
@@ -234,7 +439,9 @@ INGESTION = Dataset("pub_ops_ingestion", main_dttm_col="received_on")
 DQ_RESULTS = Dataset("pub_ops_dq_results", main_dttm_col="checked_on")
 FRESHNESS = Dataset("pub_ops_freshness")
 # Funnel plot: the units of the latest rolling 12 months and the limit curves, one relation so
-# one chart can draw both (points carry unit_rate, curve points carry the limits). The latest
+# one chart can draw both: the limits as lines over the denominator (the grid of
+# pub_funnel_limits plus each unit's own limits at its own n, so a curve passes through every
+# unit's n without a gap), the national proportion as a line, the units as points. The latest
 # period is joined, not looked up per row (PostgreSQL ran a correlated MAX once per limit row), and
 # OFFSET 0 keeps PostgreSQL from pushing a chart's registry filter into the union, where it
 # misjudged the rows and chose nested loops: either way a funnel chart took minutes at 1 M
@@ -244,9 +451,8 @@ FUNNEL = Dataset(
     sql=f"""SELECT * FROM (
 SELECT f.registry_id, f.indicator_id, f.indicator_name_sv, f.indicator_name_en,
        f.unit_name, f.region_code, f.denominator,
-       f.rate AS unit_rate,
-       CAST(NULL AS DOUBLE PRECISION) AS lower_95, CAST(NULL AS DOUBLE PRECISION) AS upper_95,
-       CAST(NULL AS DOUBLE PRECISION) AS lower_998, CAST(NULL AS DOUBLE PRECISION) AS upper_998,
+       f.rate AS unit_rate, f.theta0 AS national_rate,
+       f.lower_95, f.upper_95, f.lower_998, f.upper_998,
        f.outlier_flag
 FROM {SCHEMA}.pub_funnel AS f
 JOIN (SELECT indicator_id, MAX(period_start) AS latest FROM {SCHEMA}.pub_funnel
@@ -255,7 +461,7 @@ JOIN (SELECT indicator_id, MAX(period_start) AS latest FROM {SCHEMA}.pub_funnel
 WHERE f.period_grain = 'rolling_12m'
 UNION ALL
 SELECT l.registry_id, l.indicator_id, n.indicator_name_sv, n.indicator_name_en, NULL, NULL,
-       l.denominator, NULL, l.lower_95, l.upper_95, l.lower_998, l.upper_998, NULL
+       l.denominator, NULL, l.theta0, l.lower_95, l.upper_95, l.lower_998, l.upper_998, NULL
 FROM {SCHEMA}.pub_funnel_limits AS l
 JOIN (SELECT indicator_id, MAX(period_start) AS latest FROM {SCHEMA}.pub_funnel_limits
       WHERE period_grain = 'rolling_12m' GROUP BY indicator_id) AS m
@@ -265,8 +471,75 @@ LEFT JOIN (SELECT DISTINCT indicator_id, indicator_name_sv, indicator_name_en
 WHERE l.period_grain = 'rolling_12m'
 ) AS funnel OFFSET 0""",
 )
+# The trend of one unit: pub_spc with the unit under its own column, so only the trend's own
+# filter ("Enhet (trend)", one value, required) narrows it and the dashboard's unit filter
+# (several units, for the table) does not; n_points is the length of the unit's series, for the
+# note that a series shorter than 10 months is too short for run rules.
+SPC_TREND = Dataset(
+    "spc_trend",
+    main_dttm_col="period_start",
+    sql=f"""SELECT s.registry_id, s.indicator_id, s.indicator_name_sv, s.indicator_name_en,
+       s.unit_id, s.unit_name AS trend_unit, s.region_code, s.period_start,
+       s.rate, s.centre, s.lcl, s.ucl, s.special_cause, s.median_rate,
+       s.longest_run, s.longest_run_max, s.crossings, s.crossings_min, s.non_random,
+       COUNT(*) OVER (PARTITION BY s.indicator_id, s.unit_id) AS n_points
+FROM {SCHEMA}.pub_spc AS s""",
+)
+# The overview with the indicator's rankability over the same period: where the units cannot be
+# ranked the table says so.
+OVERVIEW_RANKED = Dataset(
+    "indicator_overview_ranked",
+    sql=f"""SELECT o.*, r.rankability, r.rankable
+FROM {SCHEMA}.pub_indicator_overview AS o
+LEFT JOIN {SCHEMA}.pub_rankability AS r
+  ON r.indicator_id = o.indicator_id AND r.period_grain = 'rolling_12m'
+ AND r.period_start = o.period_start""",
+)
+# The three colours of a target level, as Vården i siffror: green, yellow, red.
+LEVEL_COLOURS = {"high": "#5AC189", "between": "#FCC700", "low": "#FF7F44"}
+TARGET_WORDS = {"high": "Hög måluppfyllelse", "between": "Måttlig måluppfyllelse",
+                "low": "Låg måluppfyllelse"}
+# Funnel: within the limits blue, outside 95 % orange, outside 99.8 % red; limits in the colour of
+# what they separate, the national proportion dark grey.
+FUNNEL_COLOURS = {"none": "#1F77B4", "alert": "#F5A623", "alarm": "#D0021B"}
+FUNNEL_SUFFIX = {"none": "", "alert": " (utanför 95 %)", "alarm": " (utanför 99,8 %)"}
+# Trend: a point's colour is the verdict on it
+SIGNAL_COLOURS = {
+    "Punkt utanför styrgränserna": "#D0021B",
+    "Anhøj-signal: för lång serie på samma sida om medianen": "#F5A623",
+    "Anhøj-signal: för få korsningar av medianen": "#F5A623",
+    "Ingen Anhøj-signal (slumpmässig variation)": "#1F77B4",
+    "För kort serie för serieregler (färre än 10 månader)": "#9B9B9B",
+}
+MIN_RUN_POINTS = 10
 
 
+def funnel_unit_label(unit_name: str, flag: str, lang: str) -> str:
+    """A unit's series name in the funnel: its name, and the limit it is outside of."""
+    suffix = FUNNEL_SUFFIX[flag]
+    return unit_name + (tr(suffix, lang) if suffix else "")
+
+
+def network_label_colors(unit_names: list[str], lang: str) -> dict[str, str]:
+    """label_colors for a network's dashboard: every unit under each of its three possible funnel
+    labels (Superset matches series names exactly), the funnel's limit lines and the trend's
+    lines and point verdicts."""
+    colours = {funnel_unit_label(u, flag, lang): c
+               for u in unit_names for flag, c in FUNNEL_COLOURS.items()}
+    colours.update({tr("95 % nedre", lang): FUNNEL_COLOURS["alert"],
+                    tr("95 % övre", lang): FUNNEL_COLOURS["alert"],
+                    tr("99,8 % nedre", lang): FUNNEL_COLOURS["alarm"],
+                    tr("99,8 % övre", lang): FUNNEL_COLOURS["alarm"],
+                    tr("Riket (nationell andel)", lang): "#4A4A4A"})
+    colours.update({tr(label, lang): c for label, c in SIGNAL_COLOURS.items()})
+    colours.update({tr("Andel", lang): "#4A4A4A", tr("Centrallinje", lang): "#2B8A3E",
+                    tr("Nedre styrgräns", lang): "#D0021B", tr("Övre styrgräns", lang): "#D0021B",
+                    tr("Median", lang): "#9B9B9B"})
+    return colours
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _key(base: str, lang: str) -> str:
@@ -276,63 +549,123 @@ def _key(base: str, lang: str) -> str:
 
 def _network(registry_id: str, name: str, lang: str) -> Dashboard:
     mine = [where("registry_id", registry_id)]
+    target_words = "CASE target_level " + " ".join(
+        f"WHEN '{level}' THEN {_sql_text(tr(words, lang))}" for level, words in TARGET_WORDS.items()
+    ) + " ELSE '' END"
+    pct = "CAST(ROUND(CAST({} * 100 AS NUMERIC), 1) AS VARCHAR)"
     overview_cols = [
         labelled("indicator_name", lang, f"indicator_name_{lang}"),
         # the country row is called "Riket" in the data
         labelled("unit_name", lang, None if lang == "sv"
                  else "CASE WHEN level = 'country' THEN 'Sweden' ELSE unit_name END"),
-        *(labelled(c, lang) for c in ["region_code", "level", "rate_text", "denominator_text",
-                                      "target_level", "target_score", "dq_warning_checks"]),
+        *(labelled(c, lang) for c in ["region_code", "level", "rate_text"]),
+        labelled("ci_text", lang, f"CASE WHEN ci_low IS NULL THEN '' ELSE {pct.format('ci_low')}"
+                                  f" || '–' || {pct.format('ci_high')} || ' %' END"),
+        labelled("denominator_text", lang),
+        # coverage and completeness beside the value (issue 20), NULL where the value is hidden
+        labelled("coverage_pct", lang), labelled("completeness_pct", lang),
+        labelled("target_text", lang, target_words),
+        labelled("missing_text", lang, "CASE WHEN missing_could_change_level THEN "
+                                       f"{_sql_text(tr('Ja', lang))} ELSE '' END"),
+        labelled("rank_text", lang, "CASE WHEN rankable = FALSE AND level = 'unit' THEN "
+                 f"{_sql_text(tr('Enheterna kan inte rangordnas på denna indikator', lang))}"
+                 " ELSE '' END"),
+        labelled("dq_warning_checks", lang),
     ]
-    target_score = tr(COLUMN_LABELS["target_score"], lang)
+    target_text = tr(COLUMN_LABELS["target_text"], lang)
+    unit_label = {"expressionType": "SQL", "hasCustomLabel": True, "label": tr("Enhet", lang),
+                  "sqlExpression": "unit_name || CASE outlier_flag " + " ".join(
+                      f"WHEN '{flag}' THEN {_sql_text(tr(suffix, lang))}"
+                      for flag, suffix in FUNNEL_SUFFIX.items() if suffix) + " ELSE '' END"}
+    signal = {"expressionType": "SQL", "hasCustomLabel": True, "label": tr("Status", lang),
+              "sqlExpression": "CASE WHEN special_cause THEN "
+              f"{_sql_text(tr('Punkt utanför styrgränserna', lang))}"
+              f" WHEN n_points < {MIN_RUN_POINTS} THEN "
+              f"{_sql_text(tr('För kort serie för serieregler (färre än 10 månader)', lang))}"
+              " WHEN longest_run > longest_run_max THEN "
+              f"{_sql_text(tr('Anhøj-signal: för lång serie på samma sida om medianen', lang))}"
+              " WHEN crossings < crossings_min THEN "
+              f"{_sql_text(tr('Anhøj-signal: för få korsningar av medianen', lang))}"
+              f" ELSE {_sql_text(tr('Ingen Anhøj-signal (slumpmässig variation)', lang))} END"}
     charts = [
         Chart(
             _key(f"{registry_id}_overview", lang),
             tr("Indikatorer per enhet (senaste 12 månaderna)", lang), "table",
-            OVERVIEW, columns=overview_cols, width=12, height=70,
+            OVERVIEW_RANKED, columns=overview_cols, width=12, height=70,
             params={
                 "query_mode": "raw", "all_columns": overview_cols, "adhoc_filters": mine,
+                # by name, never by value: where units cannot be ranked a sorted list would rank
                 "order_by_cols": [f'["indicator_name_{lang}", true]', '["level", false]',
                                   '["unit_name", true]'],
                 "row_limit": 10000, "server_pagination": False, "table_timestamp_format": "smart_date",
+                # the level in words, coloured as Vården i siffror (a string column: operator "=")
                 "conditional_formatting": [
-                    {"column": target_score, "colorScheme": "#5AC189", "operator": "≥",
-                     "targetValue": 1},
-                    {"column": target_score, "colorScheme": "#FF7F44", "operator": "<",
-                     "targetValue": 0},
-                ],
+                    {"column": target_text, "colorScheme": LEVEL_COLOURS[level], "operator": "=",
+                     "targetValue": tr(words, lang)}
+                    for level, words in TARGET_WORDS.items()],
             },
         ),
         Chart(
             _key(f"{registry_id}_funnel", lang),
             tr("Trattdiagram: enheter mot 95 % och 99,8 % gränser", lang),
-            "echarts_timeseries_scatter", FUNNEL,
+            "mixed_timeseries", FUNNEL,
+            # query A: the limit curves and the national proportion as lines over the denominator
             columns=["denominator"],
             metrics=[metric(f"MAX({c})", tr(label, lang)) for c, label in [
-                ("unit_rate", "Enhet"), ("lower_95", "95 % nedre"), ("upper_95", "95 % övre"),
-                ("lower_998", "99,8 % nedre"), ("upper_998", "99,8 % övre")]],
-            params={"x_axis": "denominator", "adhoc_filters": mine, "row_limit": 10000,
-                    "y_axis_format": ".0%", "show_legend": True, "markerSize": 6,
-                    "truncateYAxis": True, "x_axis_title": tr("Antal patienter (nämnare)", lang),
-                    "x_axis_title_margin": 30},
+                ("upper_998", "99,8 % övre"), ("upper_95", "95 % övre"),
+                ("national_rate", "Riket (nationell andel)"),
+                ("lower_95", "95 % nedre"), ("lower_998", "99,8 % nedre")]],
+            # query B: every unit a point, named (with the limit it is outside of) on hover
+            columns_b=["denominator", unit_label],
+            metrics_b=[metric("MAX(unit_rate)", tr("Andel per enhet", lang))],
+            params={"x_axis": "denominator", "adhoc_filters": mine, "adhoc_filters_b": mine,
+                    "groupby": [], "groupby_b": [unit_label],
+                    "seriesType": "line", "seriesTypeB": "scatter",
+                    "markerEnabled": False, "markerEnabledB": True, "markerSize": 6,
+                    "markerSizeB": 9, "yAxisIndex": 0, "yAxisIndexB": 0,
+                    "row_limit": 10000, "row_limit_b": 10000, "limit": None, "limit_b": None,
+                    "y_axis_format": ".0%", "y_axis_format_secondary": ".0%",
+                    "y_axis_bounds": [0, 1],
+                    "show_legend": False, "rich_tooltip": False, "zoomable": False,
+                    "truncateYAxis": False, "truncateXAxis": True,
+                    "x_axis_title": tr("Antal patienter (nämnare)", lang),
+                    "x_axis_title_margin": 30, "time_range": "No filter",
+                    "time_range_b": "No filter"},
         ),
         Chart(
-            _key(f"{registry_id}_spc", lang), tr("Trend per månad med styrgränser (p-diagram)", lang),
-            "echarts_timeseries_line", SPC, columns=["period_start"],
+            _key(f"{registry_id}_spc", lang),
+            tr("Trend för en enhet i taget: välj enhet i filtret \"Enhet (trend)\"", lang),
+            "mixed_timeseries", SPC_TREND,
+            # query A: the unit's proportion, centre line, control limits and median as lines
+            columns=["period_start"],
             metrics=[metric(f"AVG({c})", tr(label, lang)) for c, label in [
-                ("rate", "Andel"), ("centre", "Centrallinje"), ("lcl", "Nedre styrgräns"),
-                ("ucl", "Övre styrgräns")]],
-            params={"x_axis": "period_start", "time_grain_sqla": "P1M", "adhoc_filters": mine,
-                    "row_limit": 10000, "y_axis_format": ".0%", "show_legend": True,
-                    "time_range": "No filter"},
+                ("ucl", "Övre styrgräns"), ("rate", "Andel"), ("centre", "Centrallinje"),
+                ("median_rate", "Median"), ("lcl", "Nedre styrgräns")]],
+            # query B: every month a point coloured by its verdict (Shewhart, then Anhøj)
+            columns_b=["period_start", signal],
+            metrics_b=[metric("AVG(rate)", tr("Andel per enhet", lang))],
+            params={"x_axis": "period_start", "time_grain_sqla": "P1M",
+                    "adhoc_filters": mine, "adhoc_filters_b": mine,
+                    "groupby": [], "groupby_b": [signal],
+                    "seriesType": "line", "seriesTypeB": "scatter",
+                    "markerEnabled": False, "markerEnabledB": True, "markerSize": 6,
+                    "markerSizeB": 10, "yAxisIndex": 0, "yAxisIndexB": 0,
+                    "row_limit": 10000, "row_limit_b": 10000,
+                    "y_axis_format": ".0%", "y_axis_format_secondary": ".0%",
+                    "show_legend": True, "legendType": "scroll", "legendOrientation": "top",
+                    "rich_tooltip": True, "zoomable": False, "x_axis_time_format": "%Y-%m",
+                    "tooltipTimeFormat": "%Y-%m", "time_range": "No filter",
+                    "time_range_b": "No filter"},
         ),
         Chart(
             _key(f"{registry_id}_map", lang), tr("Andel per region (senaste 12 månaderna)", lang),
             "country_map", OVERVIEW, columns=["region_code"],
-            metrics=[metric("AVG(rate)", tr("Andel", lang))],
+            metrics=[metric("AVG(rate)", tr("Andel", lang))], height=80,
+            # a sequential scale (light: the lowest region's proportion, dark: the highest); the
+            # map draws no legend of its own, the note beside it says how to read it
             params={"select_country": "sweden", "entity": "region_code",
                     "adhoc_filters": mine + [where("level", "region")],
-                    "number_format": ".1%", "linear_color_scheme": "blue_white_yellow",
+                    "number_format": ".1%", "linear_color_scheme": "schemeBlues",
                     "row_limit": 100},
         ),
     ]
@@ -340,13 +673,42 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
     # by name in the reader's language; every dataset of a network's charts carries both names
     filters = [(tr("Indikator", lang), f"indicator_name_{lang}", OVERVIEW),
                (tr("Region", lang), "region_code", OVERVIEW),
-               (tr("Enhet", lang), "unit_name", OVERVIEW)]
+               (tr("Enhet", lang), "unit_name", OVERVIEW),
+               (tr("Enhet (trend)", lang), "trend_unit", SPC_TREND)]
     title = tr("{name}: förbättringsnätverket", lang).format(name=tr(name, lang))
     intro = tr("Indikatorvärden per enhet, region och riket. Välj en indikator i filtret; värden"
                " som inte kan visas utan att röja uppgifter om enskilda patienter visas som"
                " \"..\".", lang)
-    return Dashboard(f"natverk-{registry_id}", lang, title, charts, filters,
-                     registry_id=registry_id, intro=intro)
+    notes = "\n\n".join([
+        f"**{tr('Så läses tavlan', lang)}**",
+        tr("**Trattdiagrammet** visar varje enhets andel (punkt) mot antalet patienter. Kurvorna"
+           " är 95 %- och 99,8 %-gränserna runt riksandelen (mittlinjen): en enhet utanför 95 %"
+           " är orange, utanför 99,8 % röd. Håll muspekaren över en punkt för enhet, andel och"
+           " antal.", lang),
+        tr("**Trenden** visar en enhet i taget (filtret \"Enhet (trend)\", förvalt den första i"
+           " bokstavsordning; Superset kan inte förvälja den inloggades egen enhet). Punkternas"
+           " färg är Anhøjs seriereglers bedömning; en serie kortare än 10 månader bedöms inte.",
+           lang),
+        tr("**Kartan**: färgskala från ljusblått (lägsta andelen bland regionerna) till mörkblått"
+           " (högsta); håll muspekaren över en region för dess andel. Vit region: inget"
+           " publicerat värde.", lang),
+        tr("**Måluppfyllelse** som i Vården i siffror: grön hög, gul måttlig, röd låg."
+           " Täckningsgrad och fullständighet står bredvid värdet; \"Saknade fall kan ändra"
+           " nivån\" betyder att nivån kunde bli en annan om de saknade fallen räknades med. Där"
+           " enheterna inte kan rangordnas är skillnaderna mellan dem till största delen slump:"
+           " jämför inte placeringar.", lang),
+        indicator_notes(registry_id, name, lang),
+    ])
+    keys = {c.key.removesuffix(f"_{lang}") if lang != "sv" else c.key: c.key for c in charts}
+    spc_key = keys[f"{registry_id}_spc"]
+    return Dashboard(
+        f"natverk-{registry_id}", lang, title, charts, filters, registry_id=registry_id,
+        intro=intro, notes=notes, single_filters=("trend_unit",),
+        # the table's unit filter picks several units and must not empty the trend; the trend's
+        # own unit filter reaches the trend only
+        filter_exempt={"unit_name": (spc_key,),
+                       "trend_unit": tuple(c.key for c in charts if c.key != spc_key)},
+        cascade={"trend_unit": f"indicator_name_{lang}"}, color_scheme=None)
 
 
 def _table(columns: list[str], lang: str) -> list[dict]:
@@ -365,15 +727,19 @@ def _registry_managers(lang: str) -> Dashboard:
     charts = [
         Chart(_key("rm_registrations_heatmap", lang), tr("Registreringar per enhet och månad", lang),
               "heatmap_v2", REGISTRATIONS, columns=["period_start", "unit_name"],
-              metrics=[registrations], width=12, height=90,
+              metrics=[registrations], width=12, height=100,
+              # one registry at a time (the registry filter takes one value), units sorted by
+              # name; every unit's label shown (at most 24 a registry), months every third, as
+              # year-month and turned so they never overlap (an unset interval drew every label)
               params={"x_axis": "period_start", "time_grain_sqla": "P1M", "groupby": "unit_name",
                       "metric": registrations,
                       "linear_color_scheme": "schemeBlues", "row_limit": 50000,
                       "normalize_across": "heatmap", "show_legend": True, "show_values": False,
                       "show_percentage": False, "value_bounds": [None, None],
-                      "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc",
-                      "y_axis_format": "SMART_NUMBER", "xscale_interval": None,
-                      "yscale_interval": None, "left_margin": "auto", "bottom_margin": "auto",
+                      "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_desc",
+                      "y_axis_format": "SMART_NUMBER", "xscale_interval": 3,
+                      "yscale_interval": 1, "x_axis_time_format": "%Y-%m",
+                      "x_axis_label_rotation": 45, "left_margin": "auto", "bottom_margin": "auto",
                       "time_range": "No filter"}),
         Chart(_key("rm_collapses", lang), tr("Enheter vars registreringar har rasat", lang),
               "table", REGISTRATIONS, columns=collapses,
@@ -407,10 +773,11 @@ def _registry_managers(lang: str) -> Dashboard:
     filters = [(tr("Register", lang), "registry_id", REGISTRATIONS),
                (tr("Enhet", lang), "unit_name", REGISTRATIONS)]
     intro = tr("Registrering per enhet och månad, täckningsgrad mot referensregistret och"
-               " avvikelser i fullständighet och aktualitet.", lang)
+               " avvikelser i fullständighet och aktualitet.", lang) + " " + tr(
+        "Registrering per enhet och månad, ett register i taget: välj register i filtret.", lang)
     return Dashboard("registerhallare", lang,
                      tr("Registerhållare: registrering, täckning, fullständighet", lang),
-                     charts, filters, intro=intro)
+                     charts, filters, intro=intro, single_filters=("registry_id",))
 
 
 def _data_engineering(lang: str) -> Dashboard:
