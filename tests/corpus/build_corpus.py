@@ -175,6 +175,7 @@ def build() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("personnummer\n" + "\n".join(optouts) + "\n", encoding="utf-8")
     odd_exports()
+    outside_review_exports()
     # 3. decimal commas with ';' (njur) and a tab-separated export (blodcancer), as the registries write
     contracts = load_contracts(ROOT / "registries")
     with tempfile.TemporaryDirectory() as tmp:
@@ -239,6 +240,39 @@ def odd_exports() -> None:
                fake_pnr(date(1950, 10, 10), 990)]
     path = OUT / "optouts" / "palliativ" / "palliativ_optout_2024-11-02.csv"
     path.write_bytes(("\r\n".join(persons) + "\r\n").encode("utf-8"))
+
+
+
+def outside_review_exports() -> None:
+    """Hand-written exports of the outside review (items 1-5): what each ends as is asserted in
+    test_ingest_corpus.py. Rebuild only these with
+    `python -c 'import build_corpus as b; b.outside_review_exports()'` from tests/corpus."""
+    # 1. a DOS (cp850) export on the cp1252 contract: read as cp850, with a note
+    write("palliativ_dodsfall_2025-06.csv",
+          [row(fake_pnr(date(1940, 6, 1), 981), date(2025, 6, 2), "smärta, ångest, övrigt")]
+          + fillers(2025, 6, 20, 25), encoding="cp850")
+    # 2. three empty lines after the header; data record 6 (line 10) has an impossible date
+    rows = fillers(2025, 7, 30, 26)
+    rows[5][2] = "2025-07-45"
+    path = write("palliativ_dodsfall_2025-07.csv", rows)
+    header, rest = path.read_bytes().split(b"\r\n", 1)
+    path.write_bytes(header + b"\r\n" * 4 + rest)
+    # 3. personnummer in free text with a wrong check digit and with spaces around the dash
+    spaced = fake_pnr(date(1947, 3, 12), 983)
+    wrong = fake_pnr(date(1948, 4, 13), 985)
+    wrong = wrong[:-1] + str((int(wrong[-1]) + 1) % 10)
+    write("palliativ_dodsfall_2025-08.csv",
+          [row(fake_pnr(date(1941, 8, 1), 987), date(2025, 8, 2), f"Make {wrong} informerad"),
+           row(fake_pnr(date(1941, 8, 3), 989), date(2025, 8, 4),
+               f"dotter {spaced[2:8]} - {spaced[8:]}")]
+          + fillers(2025, 8, 20, 27))
+    # 5a. a title line and an empty line above the header
+    path = write("palliativ_dodsfall_2025-09.csv", fillers(2025, 9, 20, 28))
+    path.write_bytes("Export från Palliativregistret 2025-10-01\r\n\r\n".encode("cp1252")
+                     + path.read_bytes())
+    # 5b. the header line left out
+    path = write("palliativ_dodsfall_2025-10.csv", fillers(2025, 10, 20, 29))
+    path.write_bytes(path.read_bytes().split(b"\r\n", 1)[1])
 
 
 if __name__ == "__main__":

@@ -172,6 +172,8 @@ def test_renamed_reordered_headers_load_and_extra_columns_are_reported(nights):
     # odd exports (build_corpus.odd_exports)
     ("palliativ_dodsfall_2025-03.xlsx", "formulas_not_computed", 2, "personnummer"),
     ("palliativ_dodsfall_2025-04.csv", "compressed_file", None, None),
+    # outside review (build_corpus.outside_review_exports)
+    ("palliativ_dodsfall_2025-10.csv", "header_missing", 1, None),
 ])
 def test_broken_files_wait_in_quarantine_with_rule_row_and_column(nights, name, rule, row, column):
     settings, first, _ = nights
@@ -326,3 +328,37 @@ def test_quarantine_release_and_discard(nights):
     assert not list(settings.quarantine.glob(f"palliativ/{ids['palliativ_dodsfall_2023-08.csv']}"))
     assert list(settings.quarantine.glob(f"palliativ/{ids['palliativ_dodsfall_2023-07.csv']}"))
     assert third.reports["palliativ"]["files_new"] == 2
+
+
+# --- the outside review's hand-written exports (build_corpus.outside_review_exports) -----------
+
+def test_a_dos_export_on_a_windows_1252_contract_is_read_as_dos_with_a_note(nights):
+    _, first, _ = nights
+    name = "palliativ_dodsfall_2025-06.csv"
+    st, loaded, rejected, reason = first.ledger[name]
+    assert (st, loaded, rejected) == ("loaded", 21, 0)
+    assert "DOS (cp850)" in reason
+    assert first.raw[(name, 2)]["kommentar"] == "smärta, ångest, övrigt"
+
+
+def test_blank_lines_count_in_row_numbers(nights):
+    _, first, _ = nights
+    assert rules_of(first, "palliativ_dodsfall_2025-07.csv") == {(10, "dodsdatum", "date_invalid")}
+
+
+def test_a_personnummer_with_a_wrong_check_digit_or_spaced_dash_in_free_text_is_blanked(nights):
+    _, first, _ = nights
+    name = "palliativ_dodsfall_2025-08.csv"
+    st, loaded, rejected, reason = first.ledger[name]
+    assert (st, loaded, rejected) == ("loaded", 22, 0)
+    assert "2 value(s) in column kommentar held a personnummer and were blanked" in reason
+    assert [first.raw[(name, r)]["kommentar"] for r in (2, 3)] == [None, None]
+
+
+def test_a_title_line_above_the_header_is_skipped_with_a_note(nights):
+    _, first, _ = nights
+    name = "palliativ_dodsfall_2025-09.csv"
+    st, loaded, rejected, reason = first.ledger[name]
+    assert (st, loaded, rejected) == ("loaded", 20, 0)
+    assert "the header is on line 3" in reason
+    assert (name, 4) in first.raw and (name, 3) not in first.raw
