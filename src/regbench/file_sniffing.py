@@ -38,7 +38,15 @@ def decode_text(data: bytes, name: str, delimiter: str | None = None) -> tuple[s
     """(text, encoding) of a delimited-text export: UTF-8 (with or without a byte-order mark),
     UTF-16 or UTF-32 with a byte-order mark, or Windows-1252 / Latin-1 when the bytes are not UTF-8
     at all. Refused: bytes that are UTF-8 in one line and something else in another (any single
-    choice garbles one of them), UTF-16/32 without a byte-order mark, and NUL bytes."""
+    choice garbles one of them), UTF-16/32 without a byte-order mark, and NUL bytes.
+
+    Text that is not UTF-8 is not trusted to be Windows-1252 because the contract says so: a DOS
+    (cp850) or Mac (MacRoman) export reads as Windows-1252 without an error but garbled
+    (`sm„rta`, `smŠrta`). Decided (outside review): such text is read as cp850 or MacRoman when
+    exactly one of them gives plausible Swedish with more å, ä, ö (the encoding returned says
+    which, and the parser notes it in the ledger), and refused as `encoding_unclear`, naming the
+    first implausible value's row and (with `delimiter`) column, when none does; see
+    _dos_or_mac."""
     for bom, codec, label in _UNICODE_BOMS:
         if data.startswith(bom):
             return _unicode_with_bom(data[len(bom):], name, codec, label), codec
