@@ -248,9 +248,15 @@ def outside_review_exports() -> None:
     test_ingest_corpus.py. Rebuild only these with
     `python -c 'import build_corpus as b; b.outside_review_exports()'` from tests/corpus."""
     # 1. a DOS (cp850) export on the cp1252 contract: read as cp850, with a note
+    centenarian = fake_pnr(date(1925, 2, 22), 988)
     write("palliativ_dodsfall_2025-06.csv",
-          [row(fake_pnr(date(1940, 6, 1), 981), date(2025, 6, 2), "smärta, ångest, övrigt")]
+          [row(fake_pnr(date(1940, 6, 1), 981), date(2025, 6, 2), "smärta, ångest, övrigt"),
+           row(centenarian, date(2025, 6, 3))]
           + fillers(2025, 6, 20, 25), encoding="cp850")
+    # 4. (second night) that centenarian on an opt-out list written with - instead of +: read as
+    # born 2025 it matches nobody; not removed by guess, the list's notice names the row
+    path = OUT / "optouts" / "palliativ" / "palliativ_optout_2024-11-03.csv"
+    path.write_bytes(f"personnummer\r\n{centenarian[2:8]}-{centenarian[8:]}\r\n".encode())
     # 2. three empty lines after the header; data record 6 (line 10) has an impossible date
     rows = fillers(2025, 7, 30, 26)
     rows[5][2] = "2025-07-45"
