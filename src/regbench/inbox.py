@@ -5,9 +5,12 @@ taken in becomes a notice, recorded in `ops.inbox_notices` and shown in the nigh
 - Symbolic links are never followed (a link could point anywhere on the machine); files are opened
   with O_NOFOLLOW, so a link swapped in after the listing is refused too.
 - An upload in progress (`.part`, `.tmp`, a dotfile, an Office lock file) waits: it is taken in on
-  a later night under its final name, never quarantined for its name. Uploads must write under
-  such a name and rename when done (regbench's own SFTP and HTTPS fetch do); a file's age is not
-  used, since a drop folder filled just before the run is the normal case.
+  a later night under its final name, never quarantined for its name. Uploads should write under
+  such a name and rename when done (regbench's own SFTP and HTTPS fetch do).
+- A file modified within the last SETTLE_WINDOW seconds (a slow writer over SMB or scp that keeps
+  the final name) gets a second look after one short pause for all such files: if its size or
+  modification time changed, it waits for the next run like an upload in progress; if not, it is
+  taken in at once (a drop folder filled just before the run is the normal case).
 - Subfolders, files in the inbox root and folders no registry's contract names are strays: a
   person has to move them.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +31,18 @@ IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crd
                         ".upload", ".uploading", ".!sync")
 
 WAITING, REFUSED, STRAY = "waiting", "refused", "stray"
+# a file modified this recently (seconds, either way: a file server's clock may be ahead) may still
+# be being written; it is looked at again after settle_pause() seconds
+SETTLE_WINDOW = 60.0
+DEFAULT_SETTLE_PAUSE = 2.0
+
+
+def settle_pause() -> float:
+    """Seconds between the two looks at recently modified files (REGBENCH_SETTLE_PAUSE)."""
+    try:
+        return max(0.0, float(os.environ.get("REGBENCH_SETTLE_PAUSE", DEFAULT_SETTLE_PAUSE)))
+    except ValueError:
+        return DEFAULT_SETTLE_PAUSE
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,41 @@ def list_drop_folder(folder: Path, location: str) -> Listing:
                                   "it has been renamed to its final name"))
         else:
             ready.append(path)
-    return Listing(ready, notices)
+    ready, unsettled = settled(ready, location)
+    return Listing(ready, notices + unsettled)
+
+
+def settled(paths: list[Path], location: str) -> tuple[list[Path], list[Notice]]:
+    """The files not being written right now, and a notice for each that still is: files modified
+    within SETTLE_WINDOW are looked at again after one pause (for all of them together)."""
+    now = time.time()
+    first = {}
+    for path in paths:
+        st = path.lstat()
+        if abs(now - st.st_mtime) <= SETTLE_WINDOW:
+            first[path] = (st.st_size, st.st_mtime_ns)
+    if not first:
+        return paths, []
+    pause = settle_pause()
+    time.sleep(pause)
+    ready, notices = [], []
+    for path in paths:
+        if path not in first:
+            ready.append(path)
+            continue
+        try:
+            st = path.lstat()
+        except OSError:  # renamed or removed meanwhile: the next listing sees what it became
+            continue
+        if (st.st_size, st.st_mtime_ns) == first[path]:
+            ready.append(path)
+        else:
+            notices.append(Notice(location, redact(path.name), WAITING,
+                                  f"still being written: its size or modification time changed "
+                                  f"within {pause:g} s; it is taken in at a later run once it "
+                                  "stays unchanged (uploads should write under a .part name and "
+                                  "rename the file when done)"))
+    return ready, notices
 
 
 def strays(inbox: Path, registry_folders: set[str]) -> list[Notice]:

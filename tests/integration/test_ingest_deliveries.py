@@ -6,12 +6,15 @@ with the right rows or wait in quarantine with a reason; on both warehouses."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from datetime import date, datetime
 
 import pytest
 from test_ingest_robustness import (
     drop,
     export,
+    ledger,
     loaded_persons,
     pnr,
 )
@@ -90,3 +93,44 @@ def test_a_correction_that_removes_most_rows_waits_until_a_person_accepts_it(set
         statuses = [s for (s,) in wh.fetchall("SELECT status FROM ops.ledger ORDER BY received_at")]
     assert statuses == ["superseded", "loaded"]
     assert loaded_persons(settings) == 1
+
+
+def test_a_file_still_being_written_waits_for_the_next_run(settings, monkeypatch):
+    """A slow writer (SMB, scp) that does not use a .part name: the run must not take in half."""
+    monkeypatch.setenv("REGBENCH_SETTLE_PAUSE", "1.5")
+    folder = settings.inbox / "palliativ"
+    folder.mkdir(parents=True)
+    path = folder / "palliativ_dodsfall_2024-10.csv"
+    lines = export(MONTH).splitlines(keepends=True)
+    done = threading.Event()
+
+    def slow_writer():
+        with path.open("wb") as fh:
+            for line in lines:
+                fh.write(line)
+                fh.flush()
+                time.sleep(0.25)
+        done.set()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    time.sleep(0.6)
+    try:
+        report = ingest_registry(settings, "palliativ")
+    finally:
+        writer.join()
+    assert done.is_set()
+    assert report.files_new == 0 and ledger(settings) == {}
+    with Warehouse(settings) as wh:
+        (kind, message), = wh.fetchall("SELECT kind, message FROM ops.inbox_notices")
+    assert kind == "waiting" and "still being written" in message
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings)["palliativ_dodsfall_2024-10.csv"][:2] == ("loaded", 20)
+
+
+def test_a_file_written_just_before_the_run_and_unchanged_is_taken_at_once(settings, monkeypatch):
+    """`make run` writes the demo files and ingests at once: the second look finds them unchanged."""
+    monkeypatch.setenv("REGBENCH_SETTLE_PAUSE", "0.5")
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv", export(MONTH))
+    ingest_registry(settings, "palliativ")
+    assert ledger(settings)["palliativ_dodsfall_2024-10.csv"][:2] == ("loaded", 20)
