@@ -399,11 +399,14 @@ def _load(settings: Settings, wh: Warehouse, contract: Contract, entity, deliver
                                 "(duplicate_across_files, each in ops.rejects)")
         if len(rejects):
             wh.bulk_insert("ops.rejects", rejects)
+        when = (f" (modified {delivery.delivered_at:%Y-%m-%d %H:%M:%S} in the drop folder)"
+                if delivery.delivered_at else "")
         for fid, status in earlier:
             wh.execute(
-                "UPDATE ops.ledger SET status = ?, superseded_by = ? WHERE registry_id = ?"
-                " AND file_id = ? AND status = ?",
-                [SUPERSEDED, delivery.file_id, contract.registry_id, fid, status],
+                "UPDATE ops.ledger SET status = ?, superseded_by = ?, reason = ? WHERE"
+                " registry_id = ? AND file_id = ? AND status = ?",
+                [SUPERSEDED, delivery.file_id, f"superseded by {delivery.original_name}, "
+                 f"delivered later for {delivery.period}{when}", contract.registry_id, fid, status],
             )
         if predecessors:
             _reconsider_duplicates(wh, contract, entity, delivery)

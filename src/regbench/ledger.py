@@ -4,6 +4,7 @@ a ledger row, so each file is accounted for: loaded, duplicate, superseded or qu
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import shutil
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from regbench import inbox as inbox_notices
 from regbench.config import Settings
 from regbench.contracts import Contract
 from regbench.inbox import REFUSED, Notice, list_drop_folder, open_no_follow
+from regbench.pseudonym import load_key
 from regbench.redaction import redact
 from regbench.warehouse import Warehouse
 
@@ -46,6 +48,14 @@ class Delivery:
     lake_path: Path
     # released from quarantine with --accept: file-level quality gates do not apply
     accept_rejects: bool = False
+    # the file's modification time in the drop folder (None for rows from before version 6)
+    delivered_at: datetime | None = None
+
+
+def name_key(key: bytes, name: str) -> str:
+    """A keyed hash of a delivered file's name as delivered: what tells two names apart that
+    redact to the same text (`patient_[personnummer].csv`), without keeping either name."""
+    return hmac.new(key, b"regbench file name\0" + name.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def lake_path(settings: Settings, registry_id: str, file_id: str, name: str) -> Path:
@@ -72,9 +82,10 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
         private_dir(inbox)  # a folder someone else made (an SFTP upload account) is left as it is
     listing = list_drop_folder(inbox, contract.inbox_folder)
     inbox_notices.record(wh, contract.registry_id, listing.notices, now)
+    key = load_key(demo_mode=settings.demo_mode)
     for path in listing.ready:
         try:
-            _take_in(settings, wh, contract, path, now)
+            _take_in(settings, wh, contract, path, now, key)
         except OSError as exc:  # swapped for a link, removed or unreadable since the listing
             inbox_notices.record(wh, contract.registry_id, [Notice(
                 contract.inbox_folder, redact(path.name), REFUSED,
@@ -84,32 +95,40 @@ def extract(settings: Settings, wh: Warehouse, contract: Contract, now: datetime
 
 
 def pending(settings: Settings, wh: Warehouse, contract: Contract) -> list[Delivery]:
-    """The registry's files waiting to be processed (`received`), oldest first."""
+    """The registry's files waiting to be processed (`received`), oldest first: by the run that
+    took them in, then by their modification time in the drop folder, so of two files for one
+    period taken in by the same run (a .csv and an .xlsx) the one delivered last replaces the
+    other, whatever their names."""
     rows = wh.fetchall(
-        "SELECT file_id, original_name, entity, period, coalesce(accept_rejects, FALSE)"
-        " FROM ops.ledger"
-        " WHERE registry_id = ? AND status = ? ORDER BY received_at, original_name",
+        "SELECT file_id, original_name, entity, period, coalesce(accept_rejects, FALSE),"
+        " delivered_at FROM ops.ledger WHERE registry_id = ? AND status = ?"
+        " ORDER BY received_at, coalesce(delivered_at, received_at), original_name",
         [contract.registry_id, RECEIVED],
     )
     return [
         Delivery(fid, name, contract.registry_id, ent, per,
-                 lake_path(settings, contract.registry_id, fid, name), bool(accept))
-        for fid, name, ent, per, accept in rows
+                 lake_path(settings, contract.registry_id, fid, name), bool(accept), delivered)
+        for fid, name, ent, per, accept, delivered in rows
     ]
 
 
 def _take_in(settings: Settings, wh: Warehouse, contract: Contract, path: Path,
-             now: datetime) -> None:
-    name = redact(path.name)
+             now: datetime, key: bytes) -> None:
+    name, identity = redact(path.name), name_key(key, path.name)
     with os.fdopen(open_no_follow(path), "rb") as fh:
         file_id = _sha256_of_handle(fh)
         if wh.fetchone(
             "SELECT 1 FROM ops.ledger WHERE registry_id = ? AND file_id = ? AND original_name = ?",
             [contract.registry_id, file_id, name],
         ):
-            _take_back_earlier_version(wh, contract, file_id, name, now)
+            # a row from before version 6 learns its name's key the first time it is seen again
+            wh.execute("UPDATE ops.ledger SET name_key = ? WHERE registry_id = ? AND file_id = ?"
+                       " AND original_name = ? AND name_key IS NULL",
+                       [identity, contract.registry_id, file_id, name])
+            _take_back_earlier_version(wh, contract, file_id, name, identity, now)
             return
-        size = os.fstat(fh.fileno()).st_size
+        st = os.fstat(fh.fileno())
+        size, delivered = st.st_size, datetime.fromtimestamp(st.st_mtime)
         classified = contract.classify(path.name)
         entity, period = (classified[0].name, classified[1]) if classified else (None, None)
         target = lake_path(settings, contract.registry_id, file_id, name)
@@ -130,22 +149,29 @@ def _take_in(settings: Settings, wh: Warehouse, contract: Contract, path: Path,
         status, reason = DUPLICATE, f"byte-identical to {seen[0]}, already taken in"
     wh.execute(
         "INSERT INTO ops.ledger (file_id, original_name, registry_id, entity, period, size_bytes,"
-        " received_at, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [file_id, name, contract.registry_id, entity, period, size, now, status, reason],
+        " received_at, status, reason, name_key, delivered_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file_id, name, contract.registry_id, entity, period, size, now, status, reason, identity,
+         delivered],
     )
 
 
 def _take_back_earlier_version(wh: Warehouse, contract: Contract, file_id: str, name: str,
-                               now: datetime) -> None:
+                               identity: str, now: datetime) -> None:
     """A name whose bytes went back to an earlier version (v1, v2, then v1 again) is a delivery:
-    the registry reverted its correction, so v1 is processed again and supersedes v2."""
+    the registry reverted its correction, so v1 is processed again and supersedes v2.
+
+    A name is the name as delivered (its keyed hash), not its redacted text: two files whose
+    names redact alike are two names, not one name changing its bytes every night. A file a
+    person discarded stays discarded."""
     latest = wh.fetchone(
-        "SELECT file_id FROM ops.ledger WHERE registry_id = ? AND original_name = ?"
-        " ORDER BY received_at DESC LIMIT 1", [contract.registry_id, name])
+        "SELECT file_id FROM ops.ledger WHERE registry_id = ?"
+        " AND (name_key = ? OR (name_key IS NULL AND original_name = ?))"
+        " ORDER BY received_at DESC LIMIT 1", [contract.registry_id, identity, name])
     if latest is None or latest[0] == file_id:
         return
     wh.execute(
         "UPDATE ops.ledger SET status = ?, received_at = ?, superseded_by = NULL, reason = ?"
-        " WHERE registry_id = ? AND file_id = ? AND original_name = ? AND status <> ?",
+        " WHERE registry_id = ? AND file_id = ? AND original_name = ? AND status NOT IN (?, ?)",
         [RECEIVED, now, f"delivered again: {name} went back to these bytes after {latest[0][:12]}",
-         contract.registry_id, file_id, name, RECEIVED])
+         contract.registry_id, file_id, name, RECEIVED, DISCARDED])

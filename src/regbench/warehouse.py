@@ -62,6 +62,11 @@ OPS_DDL = [
     )""",
     # set by `regbench quarantine release --accept`: load despite the file-level quality gates
     "ALTER TABLE ops.ledger ADD COLUMN IF NOT EXISTS accept_rejects BOOLEAN DEFAULT FALSE",
+    # version 6: a keyed hash of the delivered name (never the name), so two names that redact to
+    # the same text stay two files; and the file's modification time in the drop folder, which
+    # orders the deliveries of one run (decision 0018, addendum)
+    "ALTER TABLE ops.ledger ADD COLUMN IF NOT EXISTS name_key VARCHAR",
+    "ALTER TABLE ops.ledger ADD COLUMN IF NOT EXISTS delivered_at TIMESTAMP",
     # pseudonyms of persons who opted out; kept so that later deliveries are filtered too
     # what a drop folder held that was not taken in: uploads in progress, links, strays
     """CREATE TABLE IF NOT EXISTS ops.inbox_notices (
@@ -154,7 +159,7 @@ OPS_DDL = [
 ]
 # Bump when OPS_DDL changes. The DDL runs only while ops.schema_version is behind, so roles that
 # may not create or alter tables in ops (the transformer on PostgreSQL) never attempt it.
-OPS_SCHEMA_VERSION = 5
+OPS_SCHEMA_VERSION = 6
 
 
 # PostgreSQL's JIT compiles a query once its estimated cost passes a threshold; regbench's

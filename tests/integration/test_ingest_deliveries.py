@@ -5,6 +5,7 @@ with the right rows or wait in quarantine with a reason; on both warehouses."""
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -12,6 +13,8 @@ from datetime import date, datetime
 
 import pytest
 from test_ingest_robustness import (
+    HEADER,
+    UNIT,
     drop,
     export,
     ledger,
@@ -134,3 +137,91 @@ def test_a_file_written_just_before_the_run_and_unchanged_is_taken_at_once(setti
     drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv", export(MONTH))
     ingest_registry(settings, "palliativ")
     assert ledger(settings)["palliativ_dodsfall_2024-10.csv"][:2] == ("loaded", 20)
+
+
+def test_two_names_that_redact_alike_are_two_files_and_a_discard_sticks(settings):
+    from regbench.quarantine import HISTORY, discard
+
+    drop(settings, "palliativ", "patient_194703122392.csv", export(MONTH[:2]))
+    drop(settings, "palliativ", "patient_196109061546.csv", export(MONTH[2:4]))
+    first = ingest_registry(settings, "palliativ")
+    assert first.files_new == 2
+    for _ in range(2):
+        assert ingest_registry(settings, "palliativ").files_new == 0
+    with Warehouse(settings) as wh:
+        rows = wh.fetchall("SELECT file_id, original_name, status FROM ops.ledger")
+        text = repr(wh.fetchall("SELECT * FROM ops.ledger"))
+    assert sorted(n for _, n, _ in rows) == ["patient_[personnummer].csv"] * 2
+    assert "194703122392" not in text and "196109061546" not in text
+    fid = rows[0][0]
+    history = settings.quarantine / "palliativ" / fid / HISTORY
+    assert len(history.read_text().splitlines()) == 1
+    with Warehouse(settings, loader=True) as wh:
+        discard(settings, wh, fid[:8], note="x", now=datetime.now())
+    assert ingest_registry(settings, "palliativ").files_new == 0
+    with Warehouse(settings) as wh:
+        (status,) = wh.fetchone("SELECT status FROM ops.ledger WHERE file_id = ?", [fid])
+    assert status == "discarded"
+    # not quarantined again: no folder comes back with its history started over
+    assert not history.parent.exists()
+
+
+def _workbook(persons) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER.split(";"))
+    for p, died in persons:
+        ws.append([p, UNIT, died, died, 1, 1, 2, 1, 1, 2, 0, None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("newer", ["csv", "xlsx"])
+def test_one_period_as_csv_and_xlsx_in_one_run_the_newer_delivery_wins_and_says_so(settings,
+                                                                                   newer):
+    csv_rows, xlsx_rows = MONTH[:5], MONTH[:3]
+    csv_path = drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv", export(csv_rows))
+    xlsx_path = drop(settings, "palliativ", "palliativ_dodsfall_2024-10.xlsx", _workbook(xlsx_rows))
+    now = time.time()
+    older, newest = (xlsx_path, csv_path) if newer == "csv" else (csv_path, xlsx_path)
+    os.utime(older, (now - 600, now - 600))
+    os.utime(newest, (now - 60, now - 60))
+    ingest_registry(settings, "palliativ")
+    seen = ledger(settings)
+    assert seen[newest.name][0] == "loaded"
+    status, _, reason = seen[older.name]
+    assert status == "superseded"
+    assert reason and newest.name in reason and "delivered later" in reason, reason
+    assert loaded_persons(settings) == (5 if newer == "csv" else 3)
+
+
+def test_a_ledger_of_schema_version_5_gains_name_keys_and_delivery_times(settings):
+    """An existing warehouse keeps its ledger rows; a row from before learns its name's key the
+    first time its file is seen again, so it is not taken in a second time."""
+    from regbench import warehouse as wmod
+
+    v5 = [ddl for ddl in wmod.OPS_DDL if "name_key" not in ddl and "delivered_at" not in ddl]
+    data = export(MONTH[:2])
+    path = drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv", data)
+    import hashlib
+
+    fid = hashlib.sha256(data).hexdigest()
+    with Warehouse(settings, loader=True) as wh:
+        for ddl in v5:
+            wh.execute(ddl)
+        wh.execute("CREATE TABLE ops.schema_version (version INTEGER NOT NULL)")
+        wh.execute("INSERT INTO ops.schema_version VALUES (5)")
+        wh.execute("INSERT INTO ops.ledger (file_id, original_name, registry_id, entity, period,"
+                   " size_bytes, received_at, status) VALUES (?, ?, 'palliativ', 'dodsfall',"
+                   " '2024-10', ?, now(), 'loaded')", [fid, path.name, len(data)])
+        wh.ensure_ops()
+        assert wh.fetchone("SELECT max(version) FROM ops.schema_version")[0] == 6
+        assert wh.fetchall("SELECT status, name_key, delivered_at FROM ops.ledger") == [
+            ("loaded", None, None)]
+    assert ingest_registry(settings, "palliativ").files_new == 0
+    with Warehouse(settings) as wh:
+        (key,) = wh.fetchone("SELECT name_key FROM ops.ledger")
+    assert key and len(key) == 64 and path.name not in key
