@@ -82,12 +82,18 @@ def demo_generate(
 def ingest(registry: str) -> None:
     """Ingest one registry's new files (without Airflow); not while a `regbench run`, build,
     ingest or reprocess is running."""
+    from datetime import datetime
+
     from regbench import nightly
     from regbench.run_lock import RunLocked, run_lock
+    from regbench.summary import print_not_taken_in
 
+    since = datetime.now().replace(microsecond=0)
     try:
         with run_lock(get_settings(), "regbench ingest"):
             console.print_json(json.dumps(nightly.ingest(registry)))
+            # uploads in progress, files still being written, links and strays, as `run` lists them
+            print_not_taken_in(console, get_settings(), since)
     except RunLocked as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from None

@@ -72,11 +72,9 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                     "SELECT registry_id, unit_id, check_name, column_name, observed_value,"
                     " threshold_value FROM ops.dq_results WHERE stage = 'warehouse'"
                     " AND status = 'failed' AND checked_at >= ? ORDER BY 1, 2, 3, 4", [since])
-        notices = optout_notices = []
+        notices = not_taken_in(wh, since)
+        optout_notices = []
         if wh.table_exists("ops", "inbox_notices"):
-            notices = wh.fetchall(
-                "SELECT location, name, kind, message FROM ops.inbox_notices WHERE last_seen >= ?"
-                " AND kind <> ? ORDER BY kind, location, name", [since, UNMATCHED])
             optout_notices = wh.fetchall(
                 "SELECT location, name, message FROM ops.inbox_notices WHERE last_seen >= ?"
                 " AND kind = ? ORDER BY location, name", [since, UNMATCHED])
@@ -99,6 +97,32 @@ def collect(settings: Settings, since: datetime) -> RunSummary:
                       int(published), [tuple(f) for f in failures], *[int(x) for x in cells],
                       [tuple(n) for n in notices], [tuple(n) for n in optout_notices],
                       *[int(x) for x in optouts])
+
+
+def not_taken_in(wh: Warehouse, since: datetime) -> list[tuple]:
+    """What the drop folders held and a run since `since` did not take in: uploads in progress,
+    files still being written, links, strays: (folder, name, kind, message)."""
+    if not wh.table_exists("ops", "inbox_notices"):
+        return []
+    return [tuple(n) for n in wh.fetchall(
+        "SELECT location, name, kind, message FROM ops.inbox_notices WHERE last_seen >= ?"
+        " AND kind <> ? ORDER BY kind, location, name", [since, UNMATCHED])]
+
+
+def print_not_taken_in(console: Console, settings: Settings, since: datetime) -> None:
+    """`regbench ingest` ends with the same list as the night's summary."""
+    with Warehouse(settings, read_only=settings.warehouse == "duckdb") as wh:
+        notices = not_taken_in(wh, since)
+    if notices:
+        render_not_taken_in(console, notices)
+
+
+def render_not_taken_in(console: Console, notices: list[tuple]) -> None:
+    waiting = Table("folder", "entry", "state", "why", title="inbox entries not taken in",
+                    title_justify="left")
+    for location, name, kind, message in notices:
+        waiting.add_row(location or "(inbox root)", name, kind, message)
+    console.print(waiting)
 
 
 def render(console: Console, settings: Settings, s: RunSummary, seconds: float, ok: bool) -> None:
@@ -138,11 +162,7 @@ def render(console: Console, settings: Settings, s: RunSummary, seconds: float, 
     table.add_row("quarantine", str(settings.quarantine))
     console.print(table)
     if s.inbox_notices:
-        waiting = Table("folder", "entry", "state", "why", title="inbox entries not taken in",
-                        title_justify="left")
-        for location, name, kind, message in s.inbox_notices:
-            waiting.add_row(location or "(inbox root)", name, kind, message)
-        console.print(waiting)
+        render_not_taken_in(console, s.inbox_notices)
     if s.optout_notices:
         unmatched = Table("folder", "opt-out list", "what to check",
                           title="opt-outs that match no registration", title_justify="left")

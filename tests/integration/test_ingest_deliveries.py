@@ -198,6 +198,21 @@ def test_one_period_as_csv_and_xlsx_in_one_run_the_newer_delivery_wins_and_says_
     assert loaded_persons(settings) == (5 if newer == "csv" else 3)
 
 
+def test_regbench_ingest_prints_what_it_did_not_take_in(settings, monkeypatch):
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from regbench import cli
+    from regbench.cli import app
+
+    monkeypatch.setattr(cli, "console", Console(width=200))  # a table row on one line
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv.part", export(MONTH))
+    result = CliRunner().invoke(app, ["ingest", "palliativ"])
+    assert result.exit_code == 0, result.output
+    assert "not taken in" in result.output
+    assert "palliativ_dodsfall_2024-10.csv.part" in result.output
+
+
 def test_a_ledger_of_schema_version_5_gains_name_keys_and_delivery_times(settings):
     """An existing warehouse keeps its ledger rows; a row from before learns its name's key the
     first time its file is seen again, so it is not taken in a second time."""
