@@ -341,3 +341,58 @@ def test_a_failed_warning_check_flags_the_units_published_values_for_the_periods
     overview = marts("SELECT unit_id, dq_warning FROM publication.pub_indicator_overview"
                      f" WHERE registry_id = '{registry}' AND dq_warning")
     assert set(overview.unit_id) == {collapsing}
+
+
+def test_rankability_on_the_demo_matches_numpy_from_the_funnel(marts):
+    """ρ = τ²/(τ² + median s²) (Lingsma et al. 2010) per indicator and period, from the funnel's
+    (published) units, with τ² recomputed in numpy; test_rankability_coverage_sql.py reaches the
+    edge cases on both warehouses."""
+    funnel = marts("SELECT * FROM marts.fct_funnel")
+    got = marts("SELECT * FROM publication.pub_rankability").set_index(
+        ["indicator_id", "period_grain", "period_start"])
+    assert len(got) == funnel.groupby(["indicator_id", "period_grain", "period_start"]).ngroups
+    for key, grp in funnel.groupby(["indicator_id", "period_grain", "period_start"]):
+        theta = grp["theta0"].iloc[0]
+        n = grp["denominator"].to_numpy(float)
+        s2 = theta * (1 - theta) / n
+        z = (grp["numerator"].to_numpy(float) / n - theta) / np.sqrt(s2)
+        lo, hi = np.percentile(z, [10, 90])
+        phi, i, w = np.mean(np.clip(z, lo, hi) ** 2), len(z), 1 / s2
+        tau2 = ((i * phi - (i - 1)) / (w.sum() - (w ** 2).sum() / w.sum())
+                if i * phi > i - 1 and i > 1 else 0.0)
+        rho = tau2 / (tau2 + np.median(s2))
+        row = got.loc[key]
+        assert row.n_units == i
+        assert row.tau2 == pytest.approx(tau2, rel=TOL, abs=TOL), key
+        assert row.rankability == pytest.approx(rho, rel=TOL, abs=TOL), key
+        assert bool(row.rankable) == (rho >= 0.5), key
+
+
+def test_coverage_and_the_missing_cases_flag_beside_the_demo_overview(marts):
+    ov = marts("SELECT o.*, i.direction, i.target_high, i.target_low"
+               " FROM publication.pub_indicator_overview AS o"
+               " JOIN reference.indicators AS i USING (indicator_id)")
+    hidden = ov[ov["suppressed"]]
+    assert len(hidden) and hidden[["coverage_pct", "completeness_pct",
+                                   "missing_could_change_level"]].isna().all().all()
+    shown = ov[~ov["suppressed"] & ov["coverage_pct"].notna() & ov["rate"].notna()]
+    assert len(shown) > 0
+
+    def level(rate, direction, high, low):
+        if direction == "higher":
+            return "high" if rate >= high else "between" if rate >= low else "low"
+        return "high" if rate <= high else "between" if rate <= low else "low"
+
+    for row in shown.itertuples():
+        c = row.coverage_pct / 100.0
+        args = (row.direction, row.target_high, row.target_low)
+        want = level(c * row.rate, *args) != level(c * row.rate + (1 - c), *args)
+        assert bool(row.missing_could_change_level) == want, row
+    cov = marts("SELECT * FROM publication.pub_coverage WHERE level = 'unit' AND NOT suppressed")
+    m = shown[shown.level == "unit"].merge(
+        cov, left_on=["registry_id", "unit_id", "coverage_year"],
+        right_on=["registry_id", "unit_id", "event_year"])
+    assert len(m) == (shown.level == "unit").sum()
+    assert np.allclose(m["coverage_pct"], 100 * m["coverage"], atol=1e-9)
+    assert ov["completeness_pct"].dropna().between(0, 100).all()
+    assert ov.loc[ov.level != "unit", "completeness_pct"].isna().all()

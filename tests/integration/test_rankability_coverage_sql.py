@@ -154,14 +154,19 @@ COVERAGE = [
     ("swedvasc", "unit", "S1", 2026, 0.97, False), ("swedvasc", "unit", "S2", 2026, 0.99, False),
     ("swedvasc", "region", "SE-AB", 2026, None, True),
 ]
-# completeness (share of missing values per variable) of two warehouse runs; the latest counts
+# completeness (missing values per variable) of two warehouse runs; the latest counts, and only
+# the variables whose share pub_ops_unit_findings shows: at least k = 5 missing and k present
 LAST_RUN, EARLIER_RUN = datetime(2026, 11, 24, 2), datetime(2026, 11, 23, 2)
-MISSING = [  # (registry, unit, variable, missing %, run)
-    ("palliativ", "P1", "a", 2.5, LAST_RUN), ("palliativ", "P1", "b", 12.4, LAST_RUN),
-    ("palliativ", "P1", "b", 50.0, EARLIER_RUN),
-    ("palliativ", "P2", "a", 0.0, LAST_RUN), ("palliativ", "P2", "b", 0.5, LAST_RUN),
-    ("palliativ", "P5", "a", 10.0, LAST_RUN),
-    ("njur", "N1", "a", 33.33, LAST_RUN),
+K = 5
+MISSING = [  # (registry, unit, variable, missing, registrations, run)
+    ("palliativ", "P1", "a", 25, 1000, LAST_RUN), ("palliativ", "P1", "b", 124, 1000, LAST_RUN),
+    ("palliativ", "P1", "c", 3, 1000, LAST_RUN),     # too few missing: no share
+    ("palliativ", "P1", "d", 998, 1000, LAST_RUN),   # too few present: no share
+    ("palliativ", "P1", "b", 500, 1000, EARLIER_RUN),
+    ("palliativ", "P2", "a", 0, 1000, LAST_RUN), ("palliativ", "P2", "b", 5, 1000, LAST_RUN),
+    ("palliativ", "P5", "a", 100, 1000, LAST_RUN),
+    ("njur", "N1", "a", 3333, 10000, LAST_RUN),
+    ("njur", "N2", "a", 4, 500, LAST_RUN),           # no share shown: no completeness
 ]
 
 
@@ -216,10 +221,10 @@ def _dq_results() -> pd.DataFrame:
         {"checked_at": run, "stage": "warehouse", "registry_id": r, "entity": "e", "file_id": None,
          "check_name": "completeness_missing_pct", "column_name": var,
          "kahn_category": "completeness", "severity": "warning", "status": "passed",
-         "element_count": 100, "unexpected_count": None, "unexpected_percent": None,
+         "element_count": n, "unexpected_count": m, "unexpected_percent": None,
          "threshold_pct": None, "unit_id": u, "period": "2025-11-01..2026-10-31",
-         "observed_value": pct, "threshold_value": 20.0}
-        for r, u, var, pct, run in MISSING])
+         "observed_value": round(100.0 * m / n, 2), "threshold_value": 20.0}
+        for r, u, var, m, n, run in MISSING])
 
 
 # ---------------------------------------------------------------- build
@@ -384,9 +389,9 @@ def _expected_overview() -> dict[tuple, tuple]:
     """(level, unit or region, indicator) -> (coverage_pct, completeness_pct, flag)."""
     cov = {(r, lvl, who, y): (c, h) for r, lvl, who, y, c, h in COVERAGE}
     latest = {}
-    for r, u, _var, pct, run in MISSING:
-        if run == LAST_RUN:
-            latest.setdefault((r, u), []).append(pct)
+    for r, u, _var, m, n, run in MISSING:
+        if run == LAST_RUN and m >= K and n - m >= K:
+            latest.setdefault((r, u), []).append(round(100.0 * m / n, 2))
     out = {}
     values = _pub_values()
     for v in values.itertuples():
@@ -439,6 +444,8 @@ def test_coverage_completeness_and_the_missing_cases_flag_beside_each_value(over
     assert seen[("unit", "P4", "munhalsa")][:3:2] == (None, None)  # its year's cell is hidden
     assert seen[("unit", "P1", "munhalsa")][1] == 88.0          # the worst variable, latest run
     assert seen[("unit", "N1", "avf_vid_hd_start")][1] == 67.0
+    assert seen[("unit", "P2", "munhalsa")][1] == 100.0         # 0.5 % missing, rounded
+    assert seen[("unit", "N2", "avf_vid_hd_start")][1] is None  # 4 missing: no share shown
 
 
 def test_a_hidden_value_shows_no_coverage_completeness_or_flag(overview):

@@ -9,12 +9,15 @@
 --   cent, for the calendar year the window ends in, else the latest year before it that has a
 --   coverage row (coverage_year); NULL where that cell is hidden. Never a count.
 -- - completeness_pct: the share filled of the unit's least filled checked variable in the
---   registry's latest warehouse check (its last 12 months of events), a whole per cent: the
---   shares pub_ops_unit_findings publishes, coarsened. Units only.
+--   registry's latest warehouse check (its last 12 months of events), a whole per cent, over the
+--   variables whose share pub_ops_unit_findings publishes: at least k values missing and at least
+--   k present (a share of fewer is a small count over the published registrations). NULL when no
+--   variable's share is published. Units only.
 -- - missing_could_change_level: with coverage c, the reference register's cases the registry
 --   lacks are a share 1 − c of all the unit's cases; counted all not met the rate is c·p, all
 --   met c·p + (1 − c). True when those two fall on different target levels (seeds/indicators.csv,
 --   macro target_level). From the published rate and coverage only.
+{% set k = var('suppression_k') | int %}
 with latest as (
     select indicator_id, max(period_start) as period_start
     from {{ ref('pub_indicator_values') }}
@@ -62,6 +65,8 @@ completeness as (
     inner join last_check as l on l.registry_id = r.registry_id and l.checked_at = r.checked_at
     where r.stage = 'warehouse' and r.check_name = 'completeness_missing_pct'
         and r.unit_id is not null and r.observed_value is not null
+        and coalesce(r.unexpected_count, 0) >= {{ k }}
+        and coalesce(r.element_count, 0) - coalesce(r.unexpected_count, 0) >= {{ k }}
     group by r.registry_id, r.unit_id
 ),
 
