@@ -157,7 +157,10 @@ class DoorValidator:
             gx.Checkpoint(name=f"door_{name}", validation_definitions=[definition], actions=[],
                           result_format=RESULT_FORMAT)
         )
-        self._checkpoints[key] = (checkpoint, specs)
+        # add_or_update_pandas above saved the data source anew, so every checkpoint built before
+        # refers to a stale one and GX refuses to run it (CheckpointRelatedResourcesFreshnessError:
+        # files of two entities taken in alternately were quarantined from the second switch on)
+        self._checkpoints = {key: (checkpoint, specs)}
         return checkpoint, specs
 
     def validate(self, df: pd.DataFrame, contract: Contract, entity: Entity, *, file_id: str,

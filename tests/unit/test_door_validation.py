@@ -162,3 +162,20 @@ def test_data_docs_of_a_later_run_add_its_files_and_keep_the_earlier_pages(tmp_p
     for page in [index, *pages]:
         text = page.read_text(encoding="utf-8")
         assert not [url for url in LOCAL if url in text], page
+
+
+def test_files_of_two_entities_taken_in_alternately_are_all_validated(tmp_path):
+    """A registry's monthly exports and its yearly reference extract arrive interleaved by period;
+    building the second entity's suite used to leave the first one's checkpoint stale, and GX
+    refused every later file of it (they were quarantined as processing_failed)."""
+    validator = DoorValidator(tmp_path)
+    reference = CONTRACT.entity("referens")
+    ref = pd.DataFrame({"enhetskod": ["SE2321000137-P107"] * 10,
+                        "handelsedatum": pd.to_datetime(["2024-03-05"] * 10),
+                        "person_id": [f"{i:064x}" for i in range(10)],
+                        "pnr_kind": ["personnummer"] * 10})
+    for _ in range(3):
+        assert not fatal_failures(run(validator, frame()))
+        results = validator.validate(ref, CONTRACT, reference, file_id="r" * 64, file_name="r.csv",
+                                     today=TODAY)
+        assert results and not fatal_failures(results)
