@@ -19,6 +19,7 @@ import pandas as pd
 from regbench import inbox, raw_changes
 from regbench.config import Settings
 from regbench.contracts import Contract, load_contracts
+from regbench.file_sniffing import compressed_name
 from regbench.ledger import LOADED, QUARANTINED, RECEIVED, SUPERSEDED, Delivery, extract, pending
 from regbench.optouts import apply_optout_list, remove_opted_out, report_unmatched
 from regbench.parsing import FileRejected, ParsedFile, parse_file
@@ -129,6 +130,9 @@ def _process(settings, wh, contract, delivery: Delivery, pseudonymiser, units, v
              door: Door, report: IngestReport, now: datetime) -> None:
     try:
         if delivery.entity is None:
+            compressed = compressed_name(delivery.original_name, contract)
+            if compressed:
+                raise FileRejected("compressed_file_name", compressed[0], action=compressed[1])
             raise FileRejected(
                 "unknown_file_name",
                 f"{delivery.original_name}: the file name matches none of the names the registry's "

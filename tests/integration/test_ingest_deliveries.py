@@ -240,3 +240,14 @@ def test_a_ledger_of_schema_version_5_gains_name_keys_and_delivery_times(setting
     with Warehouse(settings) as wh:
         (key,) = wh.fetchone("SELECT name_key FROM ops.ledger")
     assert key and len(key) == 64 and path.name not in key
+
+
+def test_a_gzipped_export_named_csv_gz_is_called_compressed_not_a_wrong_name(settings):
+    import gzip
+
+    drop(settings, "palliativ", "palliativ_dodsfall_2024-10.csv.gz", gzip.compress(export(MONTH)))
+    report = ingest_registry(settings, "palliativ")
+    assert report.files_quarantined == 1 and report.rows_loaded == 0
+    with Warehouse(settings) as wh:
+        (reason,) = wh.fetchone("SELECT reason FROM ops.ledger WHERE status = 'quarantined'")
+    assert reason.startswith("compressed_file_name") and "compression" in reason, reason

@@ -27,6 +27,8 @@ def regbench_settings(tmp_path_factory):
     mp.setenv("REGBENCH_DEMO", "1")
     mp.setenv("REGBENCH_TODAY", TODAY)
     mp.setenv("REGBENCH_WAREHOUSE", "duckdb")
+    # each example writes its file just before the ingest: no pause for uploads in progress
+    mp.setenv("REGBENCH_SETTLE_PAUSE", "0")
     for name in ("REGBENCH_INBOX", "REGBENCH_DUCKDB_PATH"):
         mp.delenv(name, raising=False)
     yield get_settings()
