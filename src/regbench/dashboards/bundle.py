@@ -173,24 +173,34 @@ def _filter_id(dash: spec.Dashboard, column: str) -> str:
     return f"NATIVE_FILTER-{spec.stable_uuid('filter', dash.slug + column)[:12]}"
 
 
-def _dashboard_yaml(dash: spec.Dashboard, label_colors: dict | None = None) -> dict:
+def _dashboard_yaml(dash: spec.Dashboard, label_colors: dict | None = None,
+                    defaults: dict | None = None) -> dict:
     native = []
+    defaults = defaults or {}
     for label, column, ds in dash.filters:
         # one indicator at a time: a funnel or a trend mixing indicators means nothing; one unit
         # in a trend, one registry in the registry managers' heatmap
         one = column.startswith("indicator_") or column in dash.single_filters
         parent = dash.cascade.get(column)
+        # Superset 6.1 selects "first item" defaults but leaves them unapplied (the charts load
+        # unfiltered, mixing indicators and units): a required filter gets its first value as an
+        # explicit default, chosen at render from the published file
+        default = defaults.get(column) if one else None
+        mask = ({"extraFormData": {"filters": [{"col": column, "op": "IN", "val": [default]}]},
+                 "filterState": {"value": [default], "label": default}, "ownState": {}}
+                if default is not None else {"extraFormData": {}, "filterState": {}, "ownState": {}})
         native.append({
             "id": _filter_id(dash, column),
             "name": label, "filterType": "filter_select", "type": "NATIVE_FILTER",
             "targets": [{"column": {"name": column}, "datasetUuid": ds.uuid}],
-            "controlValues": {"enableEmptyFilter": one, "defaultToFirstItem": one,
+            "controlValues": {"enableEmptyFilter": one,
+                              "defaultToFirstItem": one and default is None,
                               "multiSelect": not one, "searchAllOptions": False,
                               "inverseSelection": False},
             # a network's dashboard offers its own indicators and units, also to the admin
             **({"adhoc_filters": [spec.where("registry_id", dash.registry_id)]}
                if dash.registry_id else {}),
-            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+            "defaultDataMask": mask,
             "cascadeParentIds": [_filter_id(dash, parent)] if parent else [],
             "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
             "description": "",
@@ -243,6 +253,7 @@ def render_files(published_duckdb: Path) -> dict[str, dict]:
                 f"SELECT DISTINCT registry_id, unit_name FROM {spec.SCHEMA}.pub_units"
                 " WHERE unit_name IS NOT NULL ORDER BY 1, 2").fetchall():
             units.setdefault(registry_id, []).append(unit_name)
+        defaults = {d.slug: _filter_defaults(con, d) for d in dashboards}
     finally:
         con.close()
     for d in dashboards:
@@ -250,8 +261,30 @@ def render_files(published_duckdb: Path) -> dict[str, dict]:
             files[f"charts/{c.key}.yaml"] = _chart_yaml(c)
         colours = (spec.network_label_colors(units.get(d.registry_id, []), d.lang)
                    if d.registry_id else {})
-        files[f"dashboards/{d.slug}.yaml"] = _dashboard_yaml(d, colours)
+        files[f"dashboards/{d.slug}.yaml"] = _dashboard_yaml(d, colours, defaults[d.slug])
     return files
+
+
+def _filter_defaults(con: duckdb.DuckDBPyConnection, dash: spec.Dashboard) -> dict:
+    """The first value of each required filter: a network's first indicator by name and the
+    first unit with a trend for it, the registry managers' first registry."""
+    out: dict = {}
+    s = spec.SCHEMA
+    if dash.registry_id:
+        name = f"indicator_name_{dash.lang}"
+        row = con.execute(f"SELECT MIN({name}) FROM {s}.pub_indicator_overview"
+                          " WHERE registry_id = ?", [dash.registry_id]).fetchone()
+        if row and row[0] is not None:
+            out[name] = row[0]
+            unit = con.execute(f"SELECT MIN(unit_name) FROM {s}.pub_spc WHERE registry_id = ?"
+                               f" AND {name} = ?", [dash.registry_id, row[0]]).fetchone()
+            if unit and unit[0] is not None:
+                out["trend_unit"] = unit[0]
+    elif "registry_id" in dash.single_filters:
+        row = con.execute(f"SELECT MIN(registry_id) FROM {s}.pub_registrations").fetchone()
+        if row and row[0] is not None:
+            out["registry_id"] = row[0]
+    return out
 
 
 def dump(data: dict) -> str:

@@ -598,6 +598,7 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
                 "order_by_cols": [f'["indicator_name_{lang}", true]', '["level", false]',
                                   '["unit_name", true]'],
                 "row_limit": 10000, "server_pagination": False, "table_timestamp_format": "smart_date",
+                "show_cell_bars": False,
                 # the level in words, coloured as Vården i siffror (a string column: operator "=")
                 "conditional_formatting": [
                     {"column": target_text, "colorScheme": LEVEL_COLOURS[level], "operator": "=",
@@ -652,7 +653,8 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
                     "markerSizeB": 10, "yAxisIndex": 0, "yAxisIndexB": 0,
                     "row_limit": 10000, "row_limit_b": 10000,
                     "y_axis_format": ".0%", "y_axis_format_secondary": ".0%",
-                    "show_legend": True, "legendType": "scroll", "legendOrientation": "top",
+                    # every entry visible (a scrolling legend hid the verdict on its second page)
+                    "show_legend": True, "legendType": "plain", "legendOrientation": "bottom",
                     "rich_tooltip": True, "zoomable": False, "x_axis_time_format": "%Y-%m",
                     "tooltipTimeFormat": "%Y-%m", "time_range": "No filter",
                     "time_range_b": "No filter"},
@@ -708,7 +710,7 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
         # own unit filter reaches the trend only
         filter_exempt={"unit_name": (spc_key,),
                        "trend_unit": tuple(c.key for c in charts if c.key != spc_key)},
-        cascade={"trend_unit": f"indicator_name_{lang}"}, color_scheme=None)
+        color_scheme=None)
 
 
 def _table(columns: list[str], lang: str) -> list[dict]:
