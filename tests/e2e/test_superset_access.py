@@ -295,10 +295,12 @@ def test_the_access_matrix_of_every_role(superset):
     # whatever the spec says, no confined role may query the data engineers' datasets
     assert [(role, d) for role, rows in matrix.items() for d in ENGINEER_DATASETS
             if role != "admin" and rows[d][0] != 403] == []
-    assert _differences(matrix, {role: _expected_rows(role) for role in _expected_roles()}) == []
+    wrong = _differences(matrix, {role: _expected_rows(role) for role in _expected_roles()})
+    assert not wrong, "role x dataset differs:\n" + "\n".join(map(repr, wrong))
     opened = {role: {slug: "open" for slug in seen} for role, (_, _, seen) in observed.items()}
-    assert _differences(opened, {role: {slug: "open" for slug in _expected_dashboards(role)}
-                                 for role in _expected_roles()}) == []
+    wrong = _differences(opened, {role: {slug: "open" for slug in _expected_dashboards(role)}
+                                  for role in _expected_roles()})
+    assert not wrong, "role x dashboard differs:\n" + "\n".join(map(repr, wrong))
     assert broken == []
     everything = observed["admin"][1]
     for role, registry in _expected_roles().items():
