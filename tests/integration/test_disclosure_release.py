@@ -109,6 +109,36 @@ def test_nothing_derived_from_a_hidden_cell_is_published(built):
     """).iloc[0, 0] == 0
 
 
+def test_the_routes_of_the_second_outside_review_are_closed(built):
+    """An outsider with the release alone (2026-12-01) pinned hidden counts through four routes."""
+    # registrations are a unit-month's denominator for some indicators (blodcancer: every
+    # registration is an mdk and a kontaktssk case) and bound the others: a unit-month publishes
+    # its registrations and its indicator denominators together or hides them together
+    mixed = _published("""
+        SELECT r.registry_id, r.unit_id, r.period_start, v.indicator_id
+        FROM publication.pub_registrations AS r
+        JOIN publication.pub_indicator_values AS v
+          ON v.registry_id = r.registry_id AND v.level = 'unit' AND v.unit_id = r.unit_id
+         AND v.period_grain = 'month' AND v.period_start = r.period_start
+        WHERE r.suppressed <> (v.denominator IS NULL)""")
+    assert mixed.empty, mixed.head().to_string()
+    # why a cell is hidden is not published, not even as a count per group (all primary = small)
+    assert not {c for c in _published("SELECT * FROM publication.pub_suppression LIMIT 1").columns
+                if "primary" in c or "secondary" in c}
+    # a collapse below half a published median bounded a hidden month's count
+    assert _published("SELECT count(*) FROM publication.pub_registrations WHERE suppressed"
+                      " AND collapse_signal IS NOT NULL").iloc[0, 0] == 0
+    # a share of missing values over published registrations gave the missing count back
+    with Warehouse(get_settings()) as wh:
+        small = wh.frame("""
+            SELECT registry_id, unit_id, column_name FROM ops.dq_results
+            WHERE stage = 'warehouse' AND check_name = 'completeness_missing_pct'
+              AND (unexpected_count BETWEEN 1 AND 4 OR element_count - unexpected_count BETWEEN 1 AND 4)""")
+    shown = _published("SELECT registry_id, unit_id, column_name FROM publication.pub_ops_unit_findings"
+                       " WHERE check_name = 'completeness_missing_pct' AND observed_value IS NOT NULL")
+    assert len(small) and small.merge(shown).empty
+
+
 def _rebuild() -> None:
     """The publication as the layer decided it, without deciding again."""
     nightly._dbt_build(["--select", *nightly.PUBLICATION], "publication layer")

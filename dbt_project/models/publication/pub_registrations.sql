@@ -2,8 +2,9 @@
 -- disclosure layer lets them out (family registrations__<registry>): a hidden month shows no
 -- count, ratio or lag; the trailing median only when none of the twelve months it is taken over
 -- is hidden (a median can be a hidden month's count). The collapse signal (below half the unit's
--- trailing 12-month median, or nothing at all) is always shown: it is what needs a call, and it
--- bounds a count without pinning it.
+-- trailing 12-month median, or nothing at all) only on a published month: on a hidden one it
+-- bounded the count below half a published median, which pinned it to 1..4 (an outside review);
+-- the registry managers' unit findings still say when a unit's registrations collapsed.
 {% set k = var('suppression_k') %}
 with r as (
     select
@@ -31,7 +32,9 @@ select
         as trailing_12m_median,
     case when r.hidden or coalesce(r.hidden_in_window, 0) > 0 then null else r.ratio_to_median end
         as ratio_to_median,
-    coalesce(r.trailing_12m_median >= {{ k }} and r.ratio_to_median < 0.5, false) as collapse_signal,
+    case when r.hidden then null else
+        coalesce(r.trailing_12m_median >= {{ k }} and r.ratio_to_median < 0.5, false) end
+        as collapse_signal,
     case when r.hidden then null else r.lag_median_days end as lag_median_days,
     case when r.hidden then null else r.lag_p90_days end as lag_p90_days,
     r.hidden as suppressed

@@ -1,6 +1,7 @@
--- How much of each indicator the disclosure layer hides, per grain and period, and why (primary:
--- the cell's own small count; secondary: a partner). For the registry managers: where most of an
--- indicator is hidden, the published figures say little and a coarser grain says more.
+-- How much of each indicator the disclosure layer hides, per grain and period. For the registry
+-- managers: where most of an indicator is hidden, the published figures say little and a coarser
+-- grain says more. Not why: a group whose hidden cells were all primary would tell that each of
+-- them holds a small count (an outside review pinned hundreds of counts to 1..4 that way).
 select
     cast(d.registry_id as varchar(32)) as registry_id,
     cast(d.indicator_id as varchar(64)) as indicator_id,
@@ -8,8 +9,6 @@ select
     d.period_start,
     cast(count(*) as bigint) as cells,
     cast(sum(case when d.num_hidden then 1 else 0 end) as bigint) as hidden,
-    cast(sum(case when d.reason = 'primary' then 1 else 0 end) as bigint) as hidden_primary,
-    cast(sum(case when d.reason = 'secondary' then 1 else 0 end) as bigint) as hidden_secondary,
     cast(100.0 * sum(case when d.num_hidden then 1 else 0 end) / count(*) as double precision)
         as hidden_pct
 from {{ source('disclosure', 'disclosure_cells') }} as d

@@ -194,8 +194,19 @@ def suppress(values: pd.DataFrame, policy: Policy,
     shared_key = (cells["indicator_id"].map(groups) + "|"
                   + cells[KEYS[2:]].pipe(_text).agg("|".join, axis=1)).to_numpy()
 
+    # a unit's month: its registrations and every indicator denominator of the registry. A
+    # denominator can equal the month's registrations (blodcancer: every registration is an mdk
+    # and a kontaktssk case) or be bounded by them, so one published where another is hidden
+    # gives it back; they are hidden together
+    unit_month = ((cells["level"] == "unit") & (cells["period_grain"] == "month")).to_numpy()
+    unit_month_key = (cells["registry_id"] + "|" + cells["unit_id"].fillna("") + "|"
+                      + _text(cells[["period_start"]])["period_start"]).to_numpy()
+
     def spread(hidden: np.ndarray) -> np.ndarray:
-        return pd.Series(hidden).groupby(shared_key).transform("any").to_numpy(bool).copy()
+        hidden = pd.Series(hidden).groupby(shared_key).transform("any").to_numpy(bool).copy()
+        linked = pd.Series(hidden[unit_month]).groupby(unit_month_key[unit_month]).transform("any")
+        hidden[unit_month] = linked.to_numpy(bool)
+        return hidden
 
     def close(den_hidden: np.ndarray, num_hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         while True:
