@@ -266,8 +266,8 @@ def render_files(published_duckdb: Path) -> dict[str, dict]:
 
 
 def _filter_defaults(con: duckdb.DuckDBPyConnection, dash: spec.Dashboard) -> dict:
-    """The first value of each required filter: a network's first indicator by name and the
-    first unit with a trend for it, the registry managers' first registry."""
+    """The first value of each required filter of a network: its first indicator by name and
+    the first unit with a trend for it."""
     out: dict = {}
     s = spec.SCHEMA
     if dash.registry_id:
@@ -280,10 +280,8 @@ def _filter_defaults(con: duckdb.DuckDBPyConnection, dash: spec.Dashboard) -> di
                                f" AND {name} = ?", [dash.registry_id, row[0]]).fetchone()
             if unit and unit[0] is not None:
                 out["trend_unit"] = unit[0]
-    elif "registry_id" in dash.single_filters:
-        row = con.execute(f"SELECT MIN(registry_id) FROM {s}.pub_registrations").fetchone()
-        if row and row[0] is not None:
-            out["registry_id"] = row[0]
+    # the registry managers' registry filter keeps "first item": a manager's role sees one
+    # registry (row-level security), so a fixed registry would be another's and empty every chart
     return out
 
 

@@ -730,9 +730,10 @@ def _registry_managers(lang: str) -> Dashboard:
         Chart(_key("rm_registrations_heatmap", lang), tr("Registreringar per enhet och månad", lang),
               "heatmap_v2", REGISTRATIONS, columns=["period_start", "unit_name"],
               metrics=[registrations], width=12, height=100,
-              # one registry at a time (the registry filter takes one value), units sorted by
-              # name; every unit's label shown (at most 24 a registry), months every third, as
-              # year-month and turned so they never overlap (an unset interval drew every label)
+              # one registry at a time (the registry filter takes one value; a manager's role
+              # sees one anyway), units sorted by name, unit labels thinned by ECharts only where
+              # they would overlap (every one of a registry's at most 24 fits), months every
+              # third, as year-month and turned (an unset interval drew every label over another)
               params={"x_axis": "period_start", "time_grain_sqla": "P1M", "groupby": "unit_name",
                       "metric": registrations,
                       "linear_color_scheme": "schemeBlues", "row_limit": 50000,
@@ -740,7 +741,7 @@ def _registry_managers(lang: str) -> Dashboard:
                       "show_percentage": False, "value_bounds": [None, None],
                       "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_desc",
                       "y_axis_format": "SMART_NUMBER", "xscale_interval": 3,
-                      "yscale_interval": 1, "x_axis_time_format": "%Y-%m",
+                      "yscale_interval": -1, "x_axis_time_format": "%Y-%m",
                       "x_axis_label_rotation": 45, "left_margin": "auto", "bottom_margin": "auto",
                       "time_range": "No filter"}),
         Chart(_key("rm_collapses", lang), tr("Enheter vars registreringar har rasat", lang),
