@@ -267,7 +267,7 @@ def render_files(published_duckdb: Path) -> dict[str, dict]:
 
 def _filter_defaults(con: duckdb.DuckDBPyConnection, dash: spec.Dashboard) -> dict:
     """The first value of each required filter of a network: its first indicator by name and
-    the first unit with a trend for it."""
+    the first unit with a trend of at least 10 months for it (else the first with any)."""
     out: dict = {}
     s = spec.SCHEMA
     if dash.registry_id:
@@ -276,8 +276,11 @@ def _filter_defaults(con: duckdb.DuckDBPyConnection, dash: spec.Dashboard) -> di
                           " WHERE registry_id = ?", [dash.registry_id]).fetchone()
         if row and row[0] is not None:
             out[name] = row[0]
-            unit = con.execute(f"SELECT MIN(unit_name) FROM {s}.pub_spc WHERE registry_id = ?"
-                               f" AND {name} = ?", [dash.registry_id, row[0]]).fetchone()
+            # the first unit whose series is long enough for run rules, else the first unit
+            unit = con.execute(
+                f"SELECT unit_name FROM {s}.pub_spc WHERE registry_id = ? AND {name} = ?"
+                f" GROUP BY unit_name ORDER BY COUNT(*) < {spec.MIN_RUN_POINTS}, unit_name"
+                " LIMIT 1", [dash.registry_id, row[0]]).fetchone()
             if unit and unit[0] is not None:
                 out["trend_unit"] = unit[0]
     # the registry managers' registry filter keeps "first item": a manager's role sees one

@@ -117,6 +117,7 @@ ENGLISH = {
     " (utanför 95 %)": " (outside 95 %)",
     " (utanför 99,8 %)": " (outside 99.8 %)",
     "Andel per enhet": "Proportion per unit",
+    "Bedömning": "Verdict",
     # trend: one unit at a time, Anhøj's run rules marked on the points
     "Trend för en enhet i taget: välj enhet i filtret \"Enhet (trend)\"":
         "Trend for one unit at a time: choose it in the filter \"Unit (trend)\"",
@@ -253,11 +254,13 @@ ENGLISH.update({
         " The curves are the 95 % and 99.8 % limits around the national proportion (the middle"
         " line): a unit outside 95 % is orange, outside 99.8 % red. Hover over a dot for the"
         " unit, its proportion and its number of patients.",
-    "**Trenden** visar en enhet i taget (filtret \"Enhet (trend)\", förvalt den första i"
-    " bokstavsordning; Superset kan inte förvälja den inloggades egen enhet). Punkternas färg"
+    "**Trenden** visar en enhet i taget (filtret \"Enhet (trend)\", förvald den första i"
+    " bokstavsordning med minst 10 månader; Superset kan inte förvälja den inloggades egen"
+    " enhet). Punkternas färg"
     " är Anhøjs seriereglers bedömning; en serie kortare än 10 månader bedöms inte.":
         "**The trend** shows one unit at a time (the filter \"Unit (trend)\", preset to the"
-        " first in alphabetical order; Superset cannot preset the signed-in user's own unit)."
+        " first in alphabetical order with at least 10 months; Superset cannot preset the"
+        " signed-in user's own unit)."
         " The dots' colour is the verdict of Anhøj's run rules; a series shorter than 10 months"
         " is not judged.",
     "**Måluppfyllelse** som i Vården i siffror: grön hög, gul måttlig, röd låg. Täckningsgrad"
@@ -644,7 +647,7 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
                 ("median_rate", "Median"), ("lcl", "Nedre styrgräns")]],
             # query B: every month a point coloured by its verdict (Shewhart, then Anhøj)
             columns_b=["period_start", signal],
-            metrics_b=[metric("AVG(rate)", tr("Andel per enhet", lang))],
+            metrics_b=[metric("AVG(rate)", tr("Bedömning", lang))],
             params={"x_axis": "period_start", "time_grain_sqla": "P1M",
                     "adhoc_filters": mine, "adhoc_filters_b": mine,
                     "groupby": [], "groupby_b": [signal],
@@ -687,10 +690,10 @@ def _network(registry_id: str, name: str, lang: str) -> Dashboard:
            " är 95 %- och 99,8 %-gränserna runt riksandelen (mittlinjen): en enhet utanför 95 %"
            " är orange, utanför 99,8 % röd. Håll muspekaren över en punkt för enhet, andel och"
            " antal.", lang),
-        tr("**Trenden** visar en enhet i taget (filtret \"Enhet (trend)\", förvalt den första i"
-           " bokstavsordning; Superset kan inte förvälja den inloggades egen enhet). Punkternas"
-           " färg är Anhøjs seriereglers bedömning; en serie kortare än 10 månader bedöms inte.",
-           lang),
+        tr("**Trenden** visar en enhet i taget (filtret \"Enhet (trend)\", förvald den första i"
+           " bokstavsordning med minst 10 månader; Superset kan inte förvälja den inloggades egen"
+           " enhet). Punkternas färg är Anhøjs seriereglers bedömning; en serie kortare än 10"
+           " månader bedöms inte.", lang),
         tr("**Kartan**: färgskala från ljusblått (lägsta andelen bland regionerna) till mörkblått"
            " (högsta); håll muspekaren över en region för dess andel. Vit region: inget"
            " publicerat värde.", lang),
