@@ -194,6 +194,9 @@ def _draw_both_languages(page, url: str, who: str, by_slug: dict, seen: list) ->
                 chosen = page.locator('[data-test="filter-bar"] .ant-select-selection-item').first
                 assert chosen.get_attribute("title") in INDICATOR_NAMES[
                     (current.registry_id, current.lang)], current.slug
+            # ECharts draws lines left to right over about a second: a screenshot at once shows
+            # the funnel's limits and the trend cut off midway
+            page.wait_for_timeout(2_000)
             page.screenshot(path=str(SHOTS / f"{who}-{current.slug}.png"), full_page=True)
             assert errors == [], f"{who} on {current.slug}: {errors}"
             seen.append(current.slug)
