@@ -46,7 +46,10 @@ def airflow_metadata(postgres_server):
 def swedvasc_registrations(settings) -> int:
     con = duckdb.connect(str(settings.published_path), read_only=True)
     try:
-        return int(con.execute("SELECT coalesce(sum(registrations), 0) FROM publication.pub_registrations"
+        # unit-months published, hidden or not: at this scale most monthly counts are hidden
+        # (a unit-month's registrations are hidden with its indicator denominators), but every
+        # unit-month with registrations has its row
+        return int(con.execute("SELECT count(*) FROM publication.pub_registrations"
                                " WHERE registry_id = 'swedvasc'").fetchone()[0])
     finally:
         con.close()
