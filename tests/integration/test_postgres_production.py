@@ -6,6 +6,7 @@ and the reader can read the publication and nothing else, and write nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -284,11 +285,23 @@ def test_superset_draws_every_chart_from_the_published_views_as_the_reader_role(
             uri = admin.get(f"/api/v1/database/{database['id']}/connection")["result"][
                 "sqlalchemy_uri"]
             assert uri.startswith(f"postgresql+psycopg2://{centre['prefix']}reader:"), uri
-            charts = admin.list_all("chart", ["id", "slice_name"])
-            empty = [c["slice_name"] for c in charts
+            charts = admin.list_all("chart", ["id", "slice_name", "params"])
+            empty = [c for c in charts
                      if not admin.get(f"/api/v1/chart/{c['id']}/data/")["result"][0]["rowcount"]]
         assert len(charts) > 20
-        assert empty == [], "charts without rows: " + "; ".join(empty)
+        # a network's trend may be empty only where the disclosure layer lets no month of any of
+        # its units out (14 months of demo data: some networks hide every unit-month)
+        with_trend = {r for (r,) in read(centre["dsn"]["reader"],
+                                         "SELECT DISTINCT registry_id FROM published.pub_spc")}
+
+        def explained(chart: dict) -> bool:
+            filters = json.loads(chart["params"] or "{}").get("adhoc_filters") or []
+            registries = {f.get("comparator") for f in filters if f.get("subject") == "registry_id"}
+            return ("Trend" in chart["slice_name"] and bool(registries)
+                    and not registries & with_trend)
+
+        unexplained = [c["slice_name"] for c in empty if not explained(c)]
+        assert unexplained == [], "charts without rows: " + "; ".join(unexplained)
     finally:
         stop(proc)
 
